@@ -1,0 +1,65 @@
+/**
+ * The stateful resources, described once: the CDK stack (infra/) and the local emulator's
+ * provisioning (local/provision.ts) both build from these definitions, and
+ * test/infra/resources-agree.test.ts proves the synthesised template matches what the
+ * local stack creates.
+ */
+
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N';
+}
+
+export interface TableDefinition {
+  partitionKey: KeyAttribute;
+  sortKey: KeyAttribute;
+  globalSecondaryIndexes: readonly {
+    indexName: string;
+    partitionKey: KeyAttribute;
+    sortKey: KeyAttribute;
+  }[];
+  /** Stream view type of the table's stream: the outbox that feeds the event publisher. */
+  streamViewType: 'NEW_AND_OLD_IMAGES';
+  /** Attribute holding an epoch-seconds expiry (idempotency records). */
+  timeToLiveAttribute: string;
+}
+
+/** The single table (ARCHITECTURE.md, "Data: one table"). */
+export const routesTable = {
+  partitionKey: { name: 'PK', type: 'S' },
+  sortKey: { name: 'SK', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      // Tenant-wide queries: list and snapshot (`T#<tenant>#ROUTES`), audit (`T#<tenant>#AUDIT`).
+      indexName: 'ByTenant',
+      partitionKey: { name: 'GSI1PK', type: 'S' },
+      sortKey: { name: 'GSI1SK', type: 'S' },
+    },
+  ],
+  streamViewType: 'NEW_AND_OLD_IMAGES',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+export const eventSource = 'traffic-manager';
+
+export const eventBus = {
+  /** How long the archive keeps events for replay. */
+  archiveRetentionDays: 30,
+  /** Matches every event this service publishes: what the archive keeps. */
+  archivePattern: { source: [eventSource] },
+} as const;
+
+/** Local stack only: a queue that receives every event on the bus (API.md, Local stack). */
+export const localTap = {
+  queueName: 'traffic-manager-events-tap',
+  ruleName: 'traffic-manager-events-tap',
+  pattern: { source: [eventSource] },
+} as const;
+
+/** Names the local stack gives what CloudFormation names in AWS. */
+export const localNames = {
+  tableName: 'traffic-manager-routes',
+  eventBusName: 'traffic-manager-bus',
+  archiveName: 'traffic-manager-archive',
+  region: 'us-east-1',
+} as const;

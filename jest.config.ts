@@ -1,0 +1,41 @@
+import type { Config } from 'jest';
+
+/** TypeScript runs through ts-jest in native ESM mode (Middy 5+ is ESM-only). */
+const transform: Config['transform'] = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+};
+
+const common = {
+  transform,
+  extensionsToTreatAsEsm: ['.ts'],
+  testEnvironment: 'node',
+} satisfies Config;
+
+/** Tiers as Jest projects: `npm test` runs them all, `--selectProjects <tier>` one. */
+const config: Config = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/emulator-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/emulator-global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/emulator-env.ts'],
+    },
+    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/emulator-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/emulator-global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/emulator-env.ts'],
+    },
+  ],
+  collectCoverageFrom: ['<rootDir>/shared/**/*.ts'],
+  coverageReporters: ['text-summary'],
+  coverageThreshold: { global: { lines: 90 } },
+};
+
+export default config;

@@ -1,0 +1,182 @@
+/**
+ * Provisions, in the emulator, the stateful resources the CDK stack declares
+ * (infra/resources.ts): the table with its stream, index and TTL, the event bus and its
+ * archive, and the local tap queue with the rule that feeds it. Safe to run twice.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateArchiveCommand,
+  CreateEventBusCommand,
+  DescribeEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { eventBus, localTap, routesTable } from '#infra/resources';
+
+export interface ProvisionOptions {
+  endpoint: string;
+  region: string;
+  tableName: string;
+  eventBusName: string;
+  archiveName: string;
+}
+
+export interface Provisioned {
+  TableName: string;
+  TableStreamArn: string;
+  EventBusName: string;
+  EventBusArn: string;
+  TapQueueUrl: string;
+  TapQueueArn: string;
+}
+
+/** The CreateTable input for the routes table: what the CDK table declares. */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey, globalSecondaryIndexes, streamViewType } = routesTable;
+  const attributes = new Map<string, 'S' | 'N'>();
+  for (const key of [partitionKey, sortKey, ...globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    attributes.set(key.name, key.type);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: [
+      { AttributeName: partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: sortKey.name, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: globalSecondaryIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType },
+  };
+}
+
+export async function provision(options: ProvisionOptions): Promise<Provisioned> {
+  const clientConfig = { endpoint: options.endpoint, region: options.region };
+  const dynamodb = new DynamoDBClient(clientConfig);
+  const events = new EventBridgeClient(clientConfig);
+  const sqs = new SQSClient(clientConfig);
+  try {
+    const TableStreamArn = await ensureTable(dynamodb, options.tableName);
+    const EventBusArn = await ensureBus(events, options);
+    const tap = await ensureTap(events, sqs, options.eventBusName);
+    return {
+      TableName: options.tableName,
+      TableStreamArn,
+      EventBusName: options.eventBusName,
+      EventBusArn,
+      TapQueueUrl: tap.url,
+      TapQueueArn: tap.arn,
+    };
+  } finally {
+    dynamodb.destroy();
+    events.destroy();
+    sqs.destroy();
+  }
+}
+
+async function ensureTable(dynamodb: DynamoDBClient, tableName: string): Promise<string> {
+  try {
+    const created = await dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: routesTable.timeToLiveAttribute, Enabled: true },
+      }),
+    );
+    return created.TableDescription?.LatestStreamArn ?? '';
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+    const described = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    return described.Table?.LatestStreamArn ?? '';
+  }
+}
+
+async function ensureBus(events: EventBridgeClient, options: ProvisionOptions): Promise<string> {
+  let busArn: string;
+  try {
+    const created = await events.send(new CreateEventBusCommand({ Name: options.eventBusName }));
+    busArn = created.EventBusArn ?? '';
+  } catch (error) {
+    if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+    busArn = (await events.send(new DescribeEventBusCommand({ Name: options.eventBusName }))).Arn ?? '';
+  }
+  try {
+    await events.send(
+      new CreateArchiveCommand({
+        ArchiveName: options.archiveName,
+        EventSourceArn: busArn,
+        EventPattern: JSON.stringify(eventBus.archivePattern),
+        RetentionDays: eventBus.archiveRetentionDays,
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+  }
+  return busArn;
+}
+
+async function ensureTap(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  eventBusName: string,
+): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: localTap.queueName }));
+  const url = QueueUrl ?? '';
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = attributes.Attributes?.QueueArn ?? '';
+  const rule = await events.send(
+    new PutRuleCommand({
+      Name: localTap.ruleName,
+      EventBusName: eventBusName,
+      EventPattern: JSON.stringify(localTap.pattern),
+      State: 'ENABLED',
+    }),
+  );
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: url,
+      Attributes: {
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: arn,
+              Condition: { ArnEquals: { 'aws:SourceArn': rule.RuleArn } },
+            },
+          ],
+        }),
+      },
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({ Rule: localTap.ruleName, EventBusName: eventBusName, Targets: [{ Id: 'tap', Arn: arn }] }),
+  );
+  return { url, arn };
+}

@@ -1,0 +1,9 @@
+/** The EventBridge client, created once per execution environment. */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { busEnv, parseEnv } from '../config.ts';
+import { tracer } from '../observability.ts';
+import { awsClientConfig } from './aws-client-config.ts';
+
+export const eventBusName = parseEnv(busEnv).EVENT_BUS_NAME;
+
+export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient(awsClientConfig));

@@ -1,0 +1,133 @@
+/**
+ * The one error hierarchy of the project. Every error that should reach a caller as
+ * something other than a 500 is an `HttpError`; the error mapper (shared/middleware/
+ * error-mapper.ts) turns it into an RFC 9457 problem body, and is the only place that does.
+ */
+
+/** One failing field of a validation error, `path` in dotted form (`versions.v2.url`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface HttpErrorOptions {
+  cause?: unknown;
+  /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+  errors?: FieldError[];
+}
+
+export abstract class HttpError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  /** The problem type's last segment: `https://traffic-manager.dev/problems/<slug>`. */
+  abstract readonly slug: string;
+  readonly headers: Record<string, string>;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(detail: string, options: HttpErrorOptions = {}) {
+    super(detail, { cause: options.cause });
+    this.name = new.target.name;
+    this.headers = options.headers ?? {};
+    this.errors = options.errors;
+  }
+}
+
+export class ValidationError extends HttpError {
+  readonly status = 400;
+  readonly title = 'Bad Request';
+  readonly slug = 'validation';
+  constructor(detail: string, errors: FieldError[] = [], options: HttpErrorOptions = {}) {
+    super(detail, { ...options, errors });
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  readonly status = 401;
+  readonly title = 'Unauthorized';
+  readonly slug = 'unauthorized';
+  constructor(options: HttpErrorOptions = {}) {
+    // The reason stays in the logs (cause); the caller learns only that the token was refused.
+    super('A valid bearer token is required.', {
+      ...options,
+      headers: { 'WWW-Authenticate': 'Bearer', ...options.headers },
+    });
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+  readonly slug = 'forbidden';
+}
+
+export class NotFoundError extends HttpError {
+  readonly status = 404;
+  readonly title = 'Not Found';
+  readonly slug = 'not-found';
+}
+
+export class ConflictError extends HttpError {
+  readonly status = 409;
+  readonly title = 'Conflict';
+  readonly slug = 'conflict';
+}
+
+export class PreconditionFailedError extends HttpError {
+  readonly status = 412;
+  readonly title = 'Precondition Failed';
+  readonly slug = 'precondition-failed';
+}
+
+export class PayloadTooLargeError extends HttpError {
+  readonly status = 413;
+  readonly title = 'Content Too Large';
+  readonly slug = 'payload-too-large';
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  readonly status = 415;
+  readonly title = 'Unsupported Media Type';
+  readonly slug = 'unsupported-media-type';
+}
+
+export class UnprocessableContentError extends HttpError {
+  readonly status = 422;
+  readonly title = 'Unprocessable Content';
+  readonly slug = 'unprocessable';
+}
+
+export class TooManyRequestsError extends HttpError {
+  readonly status = 429;
+  readonly title = 'Too Many Requests';
+  readonly slug = 'too-many-requests';
+  constructor(retryAfterSeconds: number, options: HttpErrorOptions = {}) {
+    super('Rate limit exceeded; retry later.', {
+      ...options,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...options.headers },
+    });
+  }
+}
+
+export class ServiceUnavailableError extends HttpError {
+  readonly status = 503;
+  readonly title = 'Service Unavailable';
+  readonly slug = 'unavailable';
+  constructor(detail: string, retryAfterSeconds?: number, options: HttpErrorOptions = {}) {
+    super(detail, {
+      ...options,
+      headers:
+        retryAfterSeconds === undefined
+          ? options.headers
+          : { 'Retry-After': String(retryAfterSeconds), ...options.headers },
+    });
+  }
+}
+
+/** A configuration that cannot be used: thrown at cold start, never mapped to a caller. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The handler factory: every HTTP function is `httpHandler({ endpoint, run })`. It composes,
+ * in a fixed order, tracing, logging with the request id, metrics, security headers, CORS
+ * where configured, authentication and authorisation from the endpoint table, body and
+ * parameter parsing with the endpoint's zod schemas, and the error mapper, which is
+ * registered last so that its `onError` runs first. No handler calls `.use` itself.
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { authenticate, authorize } from '../auth/authorizer.ts';
+import type { Principal } from '../auth/principal.ts';
+import { httpEnv, parseEnv } from '../config.ts';
+import { HttpError } from '../errors/http-errors.ts';
+import type { EndpointDefinition } from '../http/endpoints.ts';
+import { parseOrThrow } from '../http/validation.ts';
+import { logger, metrics, tracer } from '../observability.ts';
+import { parseJsonBody } from './json-body.ts';
+import { problemResponse } from './problem.ts';
+
+const { CORS_ALLOWED_ORIGINS } = parseEnv(httpEnv);
+
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+/** What a handler's `run` receives: validated input, the caller, and request metadata. */
+export interface HttpInput<E extends EndpointDefinition> {
+  params: Infer<E['params']>;
+  query: Infer<E['query']>;
+  body: Infer<E['body']>;
+  /** Request headers, names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The verified caller; undefined only on endpoints that need no token. */
+  principal: E['scopes'] extends null ? undefined : Principal;
+  requestId: string;
+  event: APIGatewayProxyEvent;
+}
+
+export interface HttpResult {
+  status: number;
+  /** Serialised as JSON; omit for an empty body (204, 304). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type HttpHandler = (
+  event: APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResult>;
+
+interface RequestState {
+  requestId: string;
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is sane, else API Gateway's request id. */
+export function requestIdOf(event: APIGatewayProxyEvent): string {
+  const given = event.headers['x-request-id'];
+  return given !== undefined && requestIdPattern.test(given) ? given : event.requestContext.requestId;
+}
+
+const requestState = new WeakMap<Context, RequestState>();
+
+function stateOf(context: Context, event: APIGatewayProxyEvent): RequestState {
+  let state = requestState.get(context);
+  if (state === undefined) {
+    state = { requestId: requestIdOf(event) };
+    requestState.set(context, state);
+  }
+  return state;
+}
+
+/** Sets the correlation id and echoes it on every response, success or problem. */
+const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  before: (request) => {
+    const { requestId } = stateOf(request.context, request.event);
+    logger.appendKeys({ correlation_id: requestId });
+  },
+  after: (request) => {
+    const { requestId } = stateOf(request.context, request.event);
+    if (request.response !== null) {
+      request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
+    }
+  },
+});
+
+/** Registered last, so its `onError` runs first: every error becomes a problem body. */
+const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  onError: (request) => {
+    const { error, event, context } = request;
+    const { requestId } = stateOf(context, event);
+    if (error instanceof HttpError && error.status < 500) {
+      logger.info('request refused', {
+        status: error.status,
+        reason: error.message,
+        cause: error.cause instanceof Error ? error.cause.message : error.cause,
+      });
+    } else {
+      logger.error('request failed', error instanceof Error ? error : { error: String(error) });
+      metrics.addMetric('ServerError', 'Count', 1);
+    }
+    // Set, don't return: returning would stop the later onError middlewares (headers, logs).
+    request.response = problemResponse(error, requestId, event.path);
+  },
+});
+
+/**
+ * Builds the Lambda handler for one endpoint of the endpoint table. `run` gets validated,
+ * typed input and returns status, body and headers; everything else is done here.
+ */
+export function httpHandler<E extends EndpointDefinition>(options: {
+  endpoint: E;
+  run: (input: HttpInput<E>) => Promise<HttpResult>;
+}): HttpHandler {
+  const { endpoint, run } = options;
+
+  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const { requestId } = stateOf(context, event);
+    const headers = event.headers as Record<string, string | undefined>;
+    let principal: Principal | undefined;
+    if (endpoint.scopes !== null) {
+      principal = await authenticate(headers.authorization);
+      authorize(principal, endpoint, event.pathParameters?.tenant);
+    }
+    const params = endpoint.params
+      ? parseOrThrow(endpoint.params, event.pathParameters ?? {}, 'path parameters', 'path')
+      : undefined;
+    const query = endpoint.query
+      ? parseOrThrow(endpoint.query, event.queryStringParameters ?? {}, 'query parameters', 'query')
+      : undefined;
+    const body = endpoint.body
+      ? parseOrThrow(endpoint.body, parseJsonBody(event), 'request body')
+      : undefined;
+
+    const result = await run({
+      params,
+      query,
+      body,
+      headers,
+      principal,
+      requestId,
+      event,
+    } as HttpInput<E>);
+    return {
+      statusCode: result.status,
+      headers: {
+        ...(result.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...result.headers,
+      },
+      body: result.body === undefined ? '' : JSON.stringify(result.body),
+    };
+  };
+
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(core)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpSecurityHeaders())
+    .use(httpHeaderNormalizer({ canonical: false }));
+  if (CORS_ALLOWED_ORIGINS.length > 0) {
+    handler.use(httpCors({ origins: CORS_ALLOWED_ORIGINS }));
+  }
+  handler.use(requestIdMiddleware()).use(errorMapper());
+  return handler;
+}

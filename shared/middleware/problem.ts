@@ -1,0 +1,65 @@
+/**
+ * The one mapping from errors to RFC 9457 problem responses. Only `HttpError`s below 500
+ * expose their detail; anything else is a 500 with a fixed message and the request id, and
+ * its cause goes to the log, never to the caller.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { HttpError } from '../errors/http-errors.ts';
+
+export const problemTypeBase = 'https://traffic-manager.dev/problems/';
+export const problemContentType = 'application/problem+json';
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId: string;
+  errors?: { path: string; message: string }[];
+}
+
+export function problemFor(
+  error: unknown,
+  requestId: string,
+  instance?: string,
+): { body: ProblemBody; headers: Record<string, string> } {
+  if (error instanceof HttpError) {
+    return {
+      body: {
+        type: problemTypeBase + error.slug,
+        title: error.title,
+        status: error.status,
+        detail: error.message,
+        ...(instance === undefined ? {} : { instance }),
+        requestId,
+        ...(error.errors === undefined ? {} : { errors: error.errors }),
+      },
+      headers: error.headers,
+    };
+  }
+  return {
+    body: {
+      type: problemTypeBase + 'internal',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: `An unexpected error occurred. Quote request id ${requestId} when reporting it.`,
+      ...(instance === undefined ? {} : { instance }),
+      requestId,
+    },
+    headers: {},
+  };
+}
+
+export function problemResponse(
+  error: unknown,
+  requestId: string,
+  instance?: string,
+): APIGatewayProxyResult {
+  const { body, headers } = problemFor(error, requestId, instance);
+  return {
+    statusCode: body.status,
+    headers: { ...headers, 'Content-Type': problemContentType, 'x-request-id': requestId },
+    body: JSON.stringify(body),
+  };
+}
