@@ -10,7 +10,9 @@ it is listening, so the caller never races another process for a port.
 """
 
 import argparse
+import os
 import signal
+import time
 import sys
 import threading
 from typing import Any, Callable, Iterable
@@ -44,6 +46,14 @@ def main() -> None:
     def stop(_signum: int, _frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    def exit_with_parent() -> None:
+        # If whoever started us dies without stopping us, don't linger as an orphan.
+        parent = os.getppid()
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        server.shutdown()
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"READY {server.server_port}", flush=True)

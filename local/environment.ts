@@ -1,8 +1,15 @@
 /**
  * The environment the functions see in the local stack and in tests: what the CDK
- * construct sets in AWS, pointed at the emulator.
+ * construct sets in AWS, pointed at the emulator, and the local dev key (local/dev-keys.ts)
+ * in place of the identity provider's JWKS.
  */
 import { localNames } from '#infra/resources';
+import { loadDevKeys } from './dev-keys.ts';
+
+/** The `iss` of local tokens (local/token.ts) and the issuer the local functions accept. */
+export const localIssuer = 'https://traffic-manager.local/';
+/** The `aud` of local tokens and the audience the local functions accept. */
+export const localAudience = 'traffic-manager';
 
 export function localFunctionEnvironment(awsEndpoint: string): Record<string, string> {
   return {
@@ -16,5 +23,9 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     ALLOW_HTTP_UPSTREAMS: 'true',
+    AUTH_PUBLIC_JWK: JSON.stringify(loadDevKeys().publicJwk),
+    AUTH_ISSUER: localIssuer,
+    AUTH_AUDIENCE: localAudience,
+    AUTH_ALGORITHMS: 'ES256',
   };
 }

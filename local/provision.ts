@@ -73,7 +73,11 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 }
 
 export async function provision(options: ProvisionOptions): Promise<Provisioned> {
-  const clientConfig = { endpoint: options.endpoint, region: options.region };
+  const clientConfig = {
+    endpoint: options.endpoint,
+    region: options.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  };
   const dynamodb = new DynamoDBClient(clientConfig);
   const events = new EventBridgeClient(clientConfig);
   const sqs = new SQSClient(clientConfig);

@@ -15,6 +15,8 @@ export interface HttpErrorOptions {
   /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
   headers?: Record<string, string>;
   errors?: FieldError[];
+  /** RFC 9457 extension members added to the problem body (never secrets). */
+  extensions?: Record<string, unknown>;
 }
 
 export abstract class HttpError extends Error {
@@ -24,12 +26,14 @@ export abstract class HttpError extends Error {
   abstract readonly slug: string;
   readonly headers: Record<string, string>;
   readonly errors: FieldError[] | undefined;
+  readonly extensions: Record<string, unknown>;
 
   constructor(detail: string, options: HttpErrorOptions = {}) {
     super(detail, { cause: options.cause });
     this.name = new.target.name;
     this.headers = options.headers ?? {};
     this.errors = options.errors;
+    this.extensions = options.extensions ?? {};
   }
 }
 

@@ -17,6 +17,7 @@ export interface ProblemBody {
   instance?: string;
   requestId: string;
   errors?: { path: string; message: string }[];
+  [extension: string]: unknown;
 }
 
 export function problemFor(
@@ -27,6 +28,7 @@ export function problemFor(
   if (error instanceof HttpError) {
     return {
       body: {
+        ...error.extensions,
         type: problemTypeBase + error.slug,
         title: error.title,
         status: error.status,

@@ -1,0 +1,8 @@
+import { healthReport, runChecks } from '#shared/health/health-checks';
+import { endpoints } from '#shared/http/endpoints';
+import { httpHandler } from '#shared/middleware/http-handler';
+
+export const handler = httpHandler({
+  endpoint: endpoints.getHealth,
+  run: async () => ({ status: 200, body: healthReport(await runChecks()) }),
+});

@@ -1,0 +1,253 @@
+/**
+ * The local API Gateway: an HTTP server whose routes come from the endpoint table. Each
+ * request becomes a genuine REST API (v1 payload) proxy event with a Lambda context, the
+ * endpoint's handler is invoked as Lambda would, and its result is written back.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { TooManyRequestsError, NotFoundError, HttpError } from '#shared/errors/http-errors';
+import { endpointList, throttles, type EndpointDefinition } from '#shared/http/endpoints';
+import { problemResponse } from '#shared/middleware/problem';
+import { repoRoot } from './paths.ts';
+import { TokenBucket } from './rate-limiter.ts';
+
+export const localStage = 'local';
+/** API Gateway's own limit on a request body. */
+const maxRequestBytes = 10 * 1024 * 1024;
+
+type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+interface CompiledRoute {
+  endpoint: EndpointDefinition;
+  pattern: RegExp;
+  names: string[];
+  bucket: TokenBucket;
+}
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  endpoints?: readonly EndpointDefinition[];
+  /** Apply the endpoint table's throttles (default true). */
+  throttle?: boolean;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function compile(endpoint: EndpointDefinition): CompiledRoute {
+  const names: string[] = [];
+  const source = endpoint.path
+    .split('/')
+    .map((segment) => {
+      const match = /^\{(\w+)\}$/.exec(segment);
+      if (match?.[1] === undefined) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      names.push(match[1]);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { endpoint, pattern: new RegExp(`^${source}$`), names, bucket: new TokenBucket(endpoint.throttle) };
+}
+
+const handlerCache = new Map<string, Promise<LambdaHandler>>();
+
+/** Loads a handler module once, as a Lambda execution environment would. */
+function loadHandler(entry: string): Promise<LambdaHandler> {
+  let handler = handlerCache.get(entry);
+  if (handler === undefined) {
+    const url = pathToFileURL(path.join(repoRoot, entry)).href;
+    handler = import(url).then((module: { handler: LambdaHandler }) => module.handler);
+    handlerCache.set(entry, handler);
+  }
+  return handler;
+}
+
+/** Builds the REST API proxy event (payload v1) that API Gateway would send. */
+export function toProxyEvent(
+  request: IncomingMessage,
+  url: URL,
+  route: CompiledRoute,
+  pathValues: string[],
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] ?? '';
+    const value = request.rawHeaders[i + 1] ?? '';
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiValueQuery[name] ??= []).push(value);
+  }
+  const pathParameters: Record<string, string> = {};
+  route.names.forEach((name, index) => {
+    pathParameters[name] = decodeURIComponent(pathValues[index] ?? '');
+  });
+  const now = new Date();
+  const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
+  const hasQuery = Object.keys(query).length > 0;
+  return {
+    resource: route.endpoint.path,
+    path: url.pathname,
+    httpMethod: route.endpoint.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: route.names.length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: route.endpoint.method,
+      path: `/${localStage}${url.pathname}`,
+      stage: localStage,
+      requestId,
+      requestTimeEpoch: now.getTime(),
+      resourceId: route.endpoint.id,
+      resourcePath: route.endpoint.path,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent: request.headers['user-agent'] ?? null,
+        userArn: null,
+      },
+    },
+  };
+}
+
+function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
+  const functionName = `traffic-manager-local-${endpoint.id}`;
+  const deadline = Date.now() + 10_000;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxRequestBytes) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function writeResult(response: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers[name] = values.map(String);
+  }
+  response.writeHead(result.statusCode, headers);
+  response.end(result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+function refuse(response: ServerResponse, error: HttpError, requestId: string, instance: string): void {
+  writeResult(response, problemResponse(error, requestId, instance));
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const routes = (options.endpoints ?? endpointList).map(compile);
+  const throttle = options.throttle ?? true;
+  const stageBucket = new TokenBucket(throttles.stage);
+
+  const server = createServer((request, response) => {
+    void (async () => {
+      const requestId = randomUUID();
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const candidates = routes
+        .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+        .filter((candidate) => candidate.match !== null);
+      const found = candidates.find((candidate) => candidate.route.endpoint.method === request.method);
+      if (found?.match == null) {
+        const error = new NotFoundError(
+          candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
+        );
+        refuse(response, error, requestId, url.pathname);
+        return;
+      }
+      if (throttle) {
+        const wait = Math.max(stageBucket.take(), found.route.bucket.take());
+        if (wait > 0) {
+          refuse(response, new TooManyRequestsError(wait), requestId, url.pathname);
+          return;
+        }
+      }
+      const body = await readBody(request);
+      if (body === undefined) {
+        response.writeHead(413, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ message: 'Request Too Long' }));
+        return;
+      }
+      const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
+      try {
+        const handler = await loadHandler(found.route.endpoint.entry);
+        writeResult(response, await handler(event, lambdaContext(found.route.endpoint, requestId)));
+      } catch (error) {
+        // What API Gateway answers when the function itself fails.
+        console.error(`handler ${found.route.endpoint.id} failed`, error);
+        response.writeHead(502, { 'Content-Type': 'application/json', 'x-request-id': requestId });
+        response.end(JSON.stringify({ message: 'Internal server error' }));
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

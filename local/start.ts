@@ -1,0 +1,70 @@
+/**
+ * `npm start`: the whole system on this machine. Starts the emulator, provisions what the
+ * CDK stack declares, serves every endpoint of the endpoint table over HTTP as API Gateway
+ * would, writes .local/outputs.json, and stops everything it started on Ctrl-C or SIGTERM.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { localNames } from '#infra/resources';
+import { startEmulator } from './emulator.ts';
+import { localFunctionEnvironment } from './environment.ts';
+import { localDir as defaultLocalDir } from './paths.ts';
+import { provision } from './provision.ts';
+import { startLocalServer } from './server.ts';
+
+const port = Number(process.env.PORT ?? 3000);
+/** Where outputs.json goes; tests point it elsewhere so they never touch a developer's. */
+const localDir = process.env.TM_LOCAL_DIR ?? defaultLocalDir;
+
+async function main(): Promise<void> {
+  const emulator = await startEmulator();
+  let stopping = false;
+  const stopAll = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await emulator.stop();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    const resources = await provision({ endpoint: emulator.endpoint, ...localNames });
+    // The functions read their configuration at import, so it is set before any handler loads.
+    Object.assign(process.env, await localFunctionEnvironment(emulator.endpoint));
+    const server = await startLocalServer({ port });
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    const shutdown = async (): Promise<void> => {
+      await server.close();
+      await stopAll(0);
+    };
+    process.once('SIGINT', () => void shutdown());
+    process.once('SIGTERM', () => void shutdown());
+
+    const outputs = {
+      ApiUrl: server.url,
+      AwsEndpoint: emulator.endpoint,
+      Region: localNames.region,
+      TableName: resources.TableName,
+      TableStreamArn: resources.TableStreamArn,
+      EventBusName: resources.EventBusName,
+      EventBusArn: resources.EventBusArn,
+      TapQueueUrl: resources.TapQueueUrl,
+    };
+    await mkdir(localDir, { recursive: true });
+    await writeFile(path.join(localDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
+
+    console.log(`traffic-manager is up
+  API:          ${server.url}   (try ${server.url}/health/ready)
+  AWS emulator: ${emulator.endpoint}   (region ${localNames.region})
+  outputs:      .local/outputs.json
+  token:        npm run -s token -- --tenant acme --scope "routes:read routes:write"
+Press Ctrl-C to stop.`);
+  } catch (error) {
+    console.error('traffic-manager failed to start:', error);
+    await stopAll(1);
+  }
+}
+
+void main();
