@@ -47,7 +47,7 @@ export async function mintLocalToken(options: LocalTokenOptions): Promise<string
   const { privateKey, publicJwk } = loadDevKeys();
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const expiresIn = options.expiresIn ?? 3600;
-  const payload: JWTPayload = {
+  const claims: JWTPayload = {
     iss: options.issuer ?? localIssuer,
     aud: options.audience ?? localAudience,
     sub: options.sub ?? 'local-user',
@@ -58,9 +58,7 @@ export async function mintLocalToken(options: LocalTokenOptions): Promise<string
     ...(options.notBefore === undefined ? {} : { nbf: now + options.notBefore }),
     ...options.claims,
   };
-  for (const [name, value] of Object.entries(payload)) {
-    if (value === undefined) delete payload[name];
-  }
+  const payload: JWTPayload = Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined));
   const kid = options.kid === undefined ? publicJwk.kid : options.kid;
   return new SignJWT(payload)
     .setProtectedHeader({
@@ -96,9 +94,17 @@ function cliExpiresIn(seconds: number): number {
 /** Parses the command line into mint options; throws `UsageError`. */
 export function parseTokenArgs(args: string[]): LocalTokenOptions {
   // node's parseArgs takes `--expires-in -60` for a missing value; a negative number is one.
-  const normalised = args.flatMap((arg, index) =>
-    arg === '--expires-in' && /^-\d/.test(args[index + 1] ?? '') ? [] : index > 0 && args[index - 1] === '--expires-in' && /^-\d/.test(arg) ? [`--expires-in=${arg}`] : [arg],
-  );
+  const normalised: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? '';
+    const next = args[index + 1];
+    if (arg === '--expires-in' && next !== undefined && /^-\d/.test(next)) {
+      normalised.push(`--expires-in=${next}`);
+      index += 1;
+    } else {
+      normalised.push(arg);
+    }
+  }
   let values;
   try {
     ({ values } = parseArgs({

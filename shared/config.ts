@@ -51,3 +51,65 @@ export const httpEnv = {
         .filter((origin) => origin.length > 0),
     ),
 };
+
+/** JWS algorithms a deployment may allow: asymmetric only, so never `none` and never HS*. */
+export const asymmetricAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+/**
+ * Bearer-token verification (API.md, Auth). Exactly one key source: `AUTH_JWKS_URL` in AWS,
+ * or `AUTH_PUBLIC_JWK` (one public JWK as JSON) in the local stack and tests. The
+ * "exactly one" rule spans two variables, so shared/auth/authorizer.ts checks it after
+ * parsing.
+ */
+export const authEnv = {
+  /** The identity provider's JWKS (https in AWS); keys are picked by `kid`. */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** One public JWK as a JSON string; a private or symmetric key is refused. */
+  AUTH_PUBLIC_JWK: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be a JSON object (a JWK)' });
+        return z.NEVER;
+      }
+      const jwk = z
+        .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional(), alg: z.string().optional() })
+        .refine((key) => !('d' in key), 'must be a public key (it has a private part "d")')
+        .safeParse(parsed);
+      if (!jwk.success) {
+        context.addIssue({ code: 'custom', message: `not a public asymmetric JWK: ${jwk.error.issues[0]?.message}` });
+        return z.NEVER;
+      }
+      return jwk.data;
+    }),
+  AUTH_ISSUER: nonEmpty,
+  AUTH_AUDIENCE: nonEmpty,
+  /** Comma-separated allow-list of JWS algorithms. */
+  AUTH_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((algorithm) => algorithm.trim())
+        .filter((algorithm) => algorithm.length > 0),
+    )
+    .pipe(z.array(z.enum(asymmetricAlgorithms)).min(1)),
+};

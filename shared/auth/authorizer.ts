@@ -1,0 +1,62 @@
+/**
+ * Authentication and authorisation for every endpoint of the table whose `scopes` is not
+ * null; the handler factory (shared/middleware/http-handler.ts) calls both, in order.
+ *
+ * Config (shared/config.ts, `authEnv`) is read at import, once per execution environment,
+ * and so is the key source: `AUTH_JWKS_URL` (AWS, a remote JWKS cached across invocations
+ * and refetched for a rotated-in `kid`) or `AUTH_PUBLIC_JWK` (local stack and tests); see
+ * `keysFromConfig` in ./token-verifier.ts.
+ */
+import { authEnv, parseEnv } from '../config.ts';
+import { ForbiddenError, NotFoundError } from '../errors/http-errors.ts';
+import type { EndpointDefinition } from '../http/endpoints.ts';
+import type { Principal } from './principal.ts';
+import { createTokenVerifier, keysFromConfig } from './token-verifier.ts';
+
+/**
+ * The detail of the 404 for another tenant's path. It is the text a genuinely missing
+ * route gets, so that the answer says nothing about whether the other tenant or its data
+ * exists.
+ */
+export const notFoundDetail = 'No such route.';
+
+const config = parseEnv(authEnv);
+
+const verify = createTokenVerifier({
+  keys: keysFromConfig(config),
+  issuer: config.AUTH_ISSUER,
+  audience: config.AUTH_AUDIENCE,
+  algorithms: config.AUTH_ALGORITHMS,
+});
+
+/**
+ * The caller of a request, from its `Authorization: Bearer <JWT>` header. Throws
+ * `UnauthorizedError` (401, `WWW-Authenticate: Bearer`) for a missing, malformed, expired,
+ * not yet valid, badly signed or wrongly addressed token, with the reason as `cause`.
+ * See ./token-verifier.ts for the claims and how unknown scopes are treated (ignored).
+ */
+export async function authenticate(authorizationHeader: string | undefined): Promise<Principal> {
+  return verify(authorizationHeader);
+}
+
+/**
+ * May `principal` call `endpoint` on `pathTenant`'s data? Tenant first: a token bound to
+ * another tenant gets `NotFoundError` with the same detail as a missing route, whatever its
+ * scopes, so that nothing about the other tenant shows. Then scopes: `ForbiddenError` (403)
+ * unless the token holds at least one of the endpoint's scopes. An operator token
+ * (`tenant: "*"`) passes the tenant check for every tenant.
+ */
+export function authorize(principal: Principal, endpoint: EndpointDefinition, pathTenant: string | undefined): void {
+  if (pathTenant !== undefined && principal.tenant !== '*' && principal.tenant !== pathTenant) {
+    throw new NotFoundError(notFoundDetail, {
+      cause: new Error(`token tenant ${principal.tenant} does not match the path tenant`),
+    });
+  }
+  const required = endpoint.scopes;
+  if (required === null) return;
+  if (!required.some((scope) => principal.scopes.has(scope))) {
+    throw new ForbiddenError(`This token does not carry the scope required here: ${required.join(' or ')}.`, {
+      headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${required.join(' ')}"` },
+    });
+  }
+}
