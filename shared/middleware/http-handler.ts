@@ -53,8 +53,13 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
 
+/** Per-invocation state the middlewares hand to each other, keyed by the Lambda context. */
 interface RequestState {
   requestId: string;
+  principal?: Principal;
+  params?: unknown;
+  query?: unknown;
+  body?: unknown;
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -110,41 +115,52 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
   },
 });
 
+/** Authenticates and authorises from the endpoint table, then validates path, query, body. */
+function inputMiddleware(
+  endpoint: EndpointDefinition,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    before: async (request) => {
+      const { event, context } = request;
+      const state = stateOf(context, event);
+      const headers = event.headers as Record<string, string | undefined>;
+      if (endpoint.scopes !== null) {
+        state.principal = await authenticate(headers.authorization);
+        authorize(state.principal, endpoint, event.pathParameters?.tenant);
+      }
+      state.params = endpoint.params
+        ? parseOrThrow(endpoint.params, event.pathParameters ?? {}, 'path parameters', 'path')
+        : undefined;
+      state.query = endpoint.query
+        ? parseOrThrow(endpoint.query, event.queryStringParameters ?? {}, 'query parameters', 'query')
+        : undefined;
+      state.body = endpoint.body ? parseOrThrow(endpoint.body, parseJsonBody(event), 'request body') : undefined;
+    },
+  };
+}
+
 /**
  * Builds the Lambda handler for one endpoint of the endpoint table. `run` gets validated,
  * typed input and returns status, body and headers; everything else is done here.
+ * `idempotency` (writes) replays the first response to a repeated `Idempotency-Key`; it sits
+ * after authentication and validation so that nothing unauthorised or invalid is replayed.
  */
 export function httpHandler<E extends EndpointDefinition>(options: {
   endpoint: E;
   run: (input: HttpInput<E>) => Promise<HttpResult>;
+  idempotency?: MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
 }): HttpHandler {
   const { endpoint, run } = options;
 
   const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const { requestId } = stateOf(context, event);
-    const headers = event.headers as Record<string, string | undefined>;
-    let principal: Principal | undefined;
-    if (endpoint.scopes !== null) {
-      principal = await authenticate(headers.authorization);
-      authorize(principal, endpoint, event.pathParameters?.tenant);
-    }
-    const params = endpoint.params
-      ? parseOrThrow(endpoint.params, event.pathParameters ?? {}, 'path parameters', 'path')
-      : undefined;
-    const query = endpoint.query
-      ? parseOrThrow(endpoint.query, event.queryStringParameters ?? {}, 'query parameters', 'query')
-      : undefined;
-    const body = endpoint.body
-      ? parseOrThrow(endpoint.body, parseJsonBody(event), 'request body')
-      : undefined;
-
+    const state = stateOf(context, event);
     const result = await run({
-      params,
-      query,
-      body,
-      headers,
-      principal,
-      requestId,
+      params: state.params,
+      query: state.query,
+      body: state.body,
+      headers: event.headers as Record<string, string | undefined>,
+      principal: state.principal,
+      requestId: state.requestId,
       event,
     } as HttpInput<E>);
     return {
@@ -166,6 +182,8 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   if (CORS_ALLOWED_ORIGINS.length > 0) {
     handler.use(httpCors({ origins: CORS_ALLOWED_ORIGINS }));
   }
-  handler.use(requestIdMiddleware()).use(errorMapper());
+  handler.use(requestIdMiddleware()).use(inputMiddleware(endpoint));
+  if (options.idempotency !== undefined) handler.use(options.idempotency);
+  handler.use(errorMapper());
   return handler;
 }
