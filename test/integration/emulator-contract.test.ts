@@ -1,0 +1,214 @@
+/**
+ * The emulator contract: where moto differs from AWS in ways our code or tests depend on.
+ * Each test pins one behaviour of the pinned moto version, so an upgrade that changes it
+ * fails here, loudly, instead of silently hiding a gap. README "Local AWS and its limits"
+ * says how the project covers each one.
+ */
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  GetItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+} from '@aws-sdk/client-dynamodb-streams';
+import {
+  DeleteRuleCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  TestEventPatternCommand,
+  type EventBridgeClient,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { localNames } from '#infra/resources';
+import { createTableInput } from '#local/provision';
+import { testDynamoDb, testEventBridge, testSqs, testStreams, uniqueName } from '#test/support/aws';
+
+let dynamodb: DynamoDBClient;
+let streams: DynamoDBStreamsClient;
+let events: EventBridgeClient;
+let sqs: SQSClient;
+let tableName: string;
+let streamArn: string;
+
+beforeAll(async () => {
+  dynamodb = testDynamoDb();
+  streams = testStreams();
+  events = testEventBridge();
+  sqs = testSqs();
+  tableName = uniqueName('contract');
+  const created = await dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
+  streamArn = created.TableDescription?.LatestStreamArn ?? '';
+});
+
+afterAll(async () => {
+  await dynamodb.send(new DeleteTableCommand({ TableName: tableName }));
+  for (const client of [dynamodb, streams, events, sqs]) client.destroy();
+});
+
+const item = (pk: string, extra: Record<string, { S: string } | { N: string }> = {}) => ({
+  PK: { S: pk },
+  SK: { S: 'ROUTE' },
+  ...extra,
+});
+
+async function streamRecordsFor(pk: string) {
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const records = [];
+  for (const shard of StreamDescription?.Shards ?? []) {
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    const { Records } = await streams.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
+    records.push(...(Records ?? []).filter((record) => record.dynamodb?.Keys?.PK?.S === pk));
+  }
+  return records;
+}
+
+describe('our launcher (serialised requests)', () => {
+  it('lets exactly one of 40 concurrent conditional writes on one item win, as DynamoDB does', async () => {
+    const pk = uniqueName('race');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, writer) =>
+        dynamodb.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: item(pk, { writer: { N: String(writer) } }),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        ),
+      ),
+    );
+    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const lost = outcomes.filter(
+      (outcome) => outcome.status === 'rejected' && outcome.reason instanceof ConditionalCheckFailedException,
+    );
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(39);
+  });
+});
+
+describe('DynamoDB and Streams differences', () => {
+  it('writes a stream record even for a put that changes nothing (AWS writes none)', async () => {
+    const pk = uniqueName('noop');
+    const put = new PutItemCommand({ TableName: tableName, Item: item(pk, { v: { S: 'same' } }) });
+    await dynamodb.send(put);
+    await dynamodb.send(put);
+    const records = await streamRecordsFor(pk);
+    expect(records.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY']);
+  });
+
+  it('ignores ClientRequestToken: a repeated transaction is applied twice (AWS applies it once)', async () => {
+    const pk = uniqueName('token');
+    const transaction = new TransactWriteItemsCommand({
+      ClientRequestToken: 'same-token-twice',
+      TransactItems: [
+        {
+          Update: {
+            TableName: tableName,
+            Key: { PK: { S: pk }, SK: { S: 'ROUTE' } },
+            UpdateExpression: 'ADD #count :one',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+          },
+        },
+      ],
+    });
+    await dynamodb.send(transaction);
+    await dynamodb.send(transaction);
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({ TableName: tableName, Key: { PK: { S: pk }, SK: { S: 'ROUTE' } }, ConsistentRead: true }),
+    );
+    expect(Item?.count?.N).toBe('2');
+  });
+
+  it('serves each table stream from exactly one shard', async () => {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    expect(StreamDescription?.Shards).toHaveLength(1);
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(Table?.StreamSpecification?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+  });
+});
+
+describe('EventBridge differences', () => {
+  it('answers TestEventPattern without a result (AWS evaluates the pattern)', async () => {
+    const result = await events.send(
+      new TestEventPatternCommand({
+        EventPattern: JSON.stringify({ source: ['traffic-manager'] }),
+        Event: JSON.stringify({
+          id: '1',
+          account: '000000000000',
+          source: 'somebody-else',
+          time: '2026-11-27T10:00:00Z',
+          region: 'us-east-1',
+          resources: [],
+          'detail-type': 'Route Updated',
+          detail: {},
+        }),
+      }),
+    );
+    expect(result.Result).toBeUndefined();
+  });
+
+  it('delivers to the targets of a DISABLED rule and accepts but ignores target retry policies', async () => {
+    const queueName = uniqueName('contract-disabled');
+    const ruleName = uniqueName('contract-disabled');
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const source = uniqueName('contract-source');
+    try {
+      await events.send(
+        new PutRuleCommand({
+          Name: ruleName,
+          EventBusName: localNames.eventBusName,
+          EventPattern: JSON.stringify({ source: [source] }),
+          State: 'DISABLED',
+        }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: ruleName,
+          EventBusName: localNames.eventBusName,
+          Targets: [
+            { Id: 'queue', Arn: Attributes?.QueueArn, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } },
+          ],
+        }),
+      );
+      const { Targets } = await events.send(
+        new ListTargetsByRuleCommand({ Rule: ruleName, EventBusName: localNames.eventBusName }),
+      );
+      expect(Targets?.[0]?.RetryPolicy?.MaximumRetryAttempts).toBe(0);
+
+      await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: source, DetailType: 'probe', Detail: '{}', EventBusName: localNames.eventBusName }],
+        }),
+      );
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }));
+      expect(Messages).toHaveLength(1);
+    } finally {
+      await events.send(new RemoveTargetsCommand({ Rule: ruleName, EventBusName: localNames.eventBusName, Ids: ['queue'] }));
+      await events.send(new DeleteRuleCommand({ Name: ruleName, EventBusName: localNames.eventBusName }));
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    }
+  });
+});
