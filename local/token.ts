@@ -8,7 +8,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SignJWT, type JWTPayload } from 'jose';
+import { sign } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import { clockToleranceSeconds, knownScopes } from '#shared/auth/token-verifier';
 import { devKeyAlgorithm, loadDevKeys } from './dev-keys.ts';
 import { localAudience, localIssuer } from './environment.ts';
@@ -42,7 +43,7 @@ export interface LocalTokenOptions {
   now?: number;
 }
 
-/** A compact JWS signed with the local dev key (ES256). */
+/** A JWT (compact JWS) signed with the local dev key (ES256). */
 export async function mintLocalToken(options: LocalTokenOptions): Promise<string> {
   const { privateKey, publicJwk } = loadDevKeys();
   const now = options.now ?? Math.floor(Date.now() / 1000);
@@ -60,14 +61,16 @@ export async function mintLocalToken(options: LocalTokenOptions): Promise<string
   };
   const payload: JWTPayload = Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined));
   const kid = options.kid === undefined ? publicJwk.kid : options.kid;
-  return new SignJWT(payload)
-    .setProtectedHeader({
-      alg: devKeyAlgorithm,
-      typ: 'JWT',
-      ...(kid === null ? {} : { kid }),
-      ...options.header,
-    })
-    .sign(privateKey);
+  const header = { alg: devKeyAlgorithm, typ: 'JWT', ...(kid === null ? {} : { kid }), ...options.header };
+  // Signed by hand rather than with jose's SignJWT, which refuses to sign the `crit`
+  // headers that tests need to send; ES256 is ECDSA P-256 SHA-256 with a raw r||s signature.
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+  const signature = sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString('base64url');
 }
 
 const usage = `Usage: npm run -s token -- --tenant <slug|*> --scope "<scopes>" [--sub <id>] [--expires-in <seconds>]
