@@ -1,0 +1,243 @@
+/**
+ * `EndpointApi`: the REST API built from the endpoint table (shared/http/endpoints.ts).
+ * One `ServiceFunction` per endpoint with the grants its `access` names, a Lambda proxy
+ * integration at its method and path, stage and per-method throttles from the same table
+ * the local server reads, JSON access logs, and usage plans for tiers of callers.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Validations } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Period,
+  ResponseType,
+  RestApi,
+  type IApiKey,
+  type MethodDeploymentOptions,
+  type UsagePlan,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { throttles, type EndpointDefinition, type Throttle } from '../../shared/http/endpoints.ts';
+import type { AuthSettings, StageSettings } from '../stage.ts';
+import { ServiceFunction } from './service-function.ts';
+
+/** The repository root: endpoint `entry` paths are relative to it. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface UsagePlanTier {
+  description: string;
+  throttle: Throttle;
+  quota: { limit: number; period: 'DAY' | 'WEEK' | 'MONTH' };
+}
+
+/** Tiers of callers: each gets a usage plan and an API key bound to it. */
+export const usagePlanTiers = {
+  standard: {
+    description: 'Standard callers: a data plane polling snapshots, an operator console.',
+    throttle: { rateLimit: 50, burstLimit: 100 },
+    quota: { limit: 500_000, period: 'DAY' },
+  },
+  premium: {
+    description: 'Premium callers: high-volume resolvers.',
+    throttle: { rateLimit: 250, burstLimit: 500 },
+    quota: { limit: 10_000_000, period: 'DAY' },
+  },
+} as const satisfies Record<string, UsagePlanTier>;
+
+/**
+ * The access log line: one JSON object per request. Every value is a string because
+ * API Gateway substitutes the variables into this template verbatim.
+ */
+export const accessLogFields = {
+  requestId: AccessLogField.contextRequestId(),
+  extendedRequestId: AccessLogField.contextExtendedRequestId(),
+  requestTime: AccessLogField.contextRequestTime(),
+  httpMethod: AccessLogField.contextHttpMethod(),
+  resourcePath: AccessLogField.contextResourcePath(),
+  path: AccessLogField.contextPath(),
+  status: AccessLogField.contextStatus(),
+  protocol: AccessLogField.contextProtocol(),
+  responseLength: AccessLogField.contextResponseLength(),
+  responseLatency: AccessLogField.contextResponseLatency(),
+  integrationLatency: AccessLogField.contextIntegrationLatency(),
+  integrationStatus: AccessLogField.contextIntegrationStatus(),
+  errorMessage: AccessLogField.contextErrorMessage(),
+  errorResponseType: AccessLogField.contextErrorResponseType(),
+  sourceIp: AccessLogField.contextIdentitySourceIp(),
+  userAgent: AccessLogField.contextIdentityUserAgent(),
+  apiKeyId: AccessLogField.contextIdentityApiKeyId(),
+  xrayTraceId: AccessLogField.contextXrayTraceId(),
+} as const;
+
+/** The `methodOptions` key API Gateway stages use for one method: `/<path>/<METHOD>`. */
+export function methodOptionsKey(endpoint: Pick<EndpointDefinition, 'path' | 'method'>): string {
+  return `${endpoint.path}/${endpoint.method}`;
+}
+
+export interface EndpointApiProps {
+  stage: StageSettings;
+  endpoints: readonly EndpointDefinition[];
+  table: ITable;
+  eventBus: IEventBus;
+  auth: AuthSettings;
+  /**
+   * Whether token-protected methods also require an API key (`x-api-key`), which is what
+   * makes usage-plan tiers apply to a caller. Health and the OpenAPI document never do.
+   * @default false - the public contract authenticates with bearer tokens only
+   */
+  apiKeyRequired?: boolean;
+}
+
+export class EndpointApi extends Construct {
+  readonly api: RestApi;
+  readonly accessLogs: LogGroup;
+  /** The function of each endpoint, by endpoint id. */
+  readonly functions: ReadonlyMap<string, ServiceFunction>;
+  readonly usagePlans: Readonly<Record<keyof typeof usagePlanTiers, UsagePlan>>;
+  readonly apiKeys: Readonly<Record<keyof typeof usagePlanTiers, IApiKey>>;
+
+  constructor(scope: Construct, id: string, props: EndpointApiProps) {
+    super(scope, id);
+    const { stage, endpoints } = props;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
+
+    const methodOptions: Record<string, MethodDeploymentOptions> = {};
+    for (const endpoint of endpoints) {
+      methodOptions[methodOptionsKey(endpoint)] = {
+        throttlingRateLimit: endpoint.throttle.rateLimit,
+        throttlingBurstLimit: endpoint.throttle.burstLimit,
+      };
+    }
+
+    this.api = new RestApi(this, 'Api', {
+      description: `traffic-manager control plane (${stage.name})`,
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: stage.name,
+        throttlingRateLimit: throttles.stage.rateLimit,
+        throttlingBurstLimit: throttles.stage.burstLimit,
+        methodOptions,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+    });
+    this.addThrottleResponses();
+
+    const functions = new Map<string, ServiceFunction>();
+    for (const endpoint of endpoints) {
+      const fn = this.addEndpointFunction(endpoint, props);
+      functions.set(endpoint.id, fn);
+      this.api.root.resourceForPath(endpoint.path).addMethod(
+        endpoint.method,
+        new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
+        {
+          operationName: endpoint.id,
+          apiKeyRequired: endpoint.scopes !== null && (props.apiKeyRequired ?? false),
+        },
+      );
+    }
+    this.functions = functions;
+
+    const plans = {} as Record<keyof typeof usagePlanTiers, UsagePlan>;
+    const keys = {} as Record<keyof typeof usagePlanTiers, IApiKey>;
+    for (const [tier, definition] of Object.entries(usagePlanTiers) as [keyof typeof usagePlanTiers, UsagePlanTier][]) {
+      const plan = this.api.addUsagePlan(`${tier}UsagePlan`, {
+        description: definition.description,
+        throttle: definition.throttle,
+        quota: { limit: definition.quota.limit, period: Period[definition.quota.period] },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      const key = this.api.addApiKey(`${tier}ApiKey`, { description: `API key of the ${tier} tier` });
+      plan.addApiKey(key);
+      plans[tier] = plan;
+      keys[tier] = key;
+    }
+    this.usagePlans = plans;
+    this.apiKeys = keys;
+
+    this.acknowledgeNagFindings();
+  }
+
+  private addEndpointFunction(endpoint: EndpointDefinition, props: EndpointApiProps): ServiceFunction {
+    const { stage, auth } = props;
+    const fn = new ServiceFunction(this, endpoint.id, {
+      entry: path.resolve(repoRoot, endpoint.entry),
+      description: `${endpoint.method} ${endpoint.path}: ${endpoint.summary}`.slice(0, 256),
+      logRetention: stage.logRetention,
+      logRemovalPolicy: stage.removalPolicy,
+      logLevel: stage.logLevel,
+      environment:
+        endpoint.scopes === null
+          ? {}
+          : { AUTH_JWKS_URL: auth.jwksUrl, AUTH_ISSUER: auth.issuer, AUTH_AUDIENCE: auth.audience },
+    });
+    if (endpoint.access.table !== undefined) fn.bindTable(props.table, endpoint.access.table);
+    if (endpoint.access.bus !== undefined) fn.bindBus(props.eventBus, endpoint.access.bus);
+    return fn;
+  }
+
+  /** Over a limit, callers get a problem body and `Retry-After` (API.md, Throttling). */
+  private addThrottleResponses(): void {
+    const problem = (title: string): string =>
+      `{"type":"about:blank","title":"${title}","status":429,"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
+    for (const [id, type, retryAfter, title] of [
+      ['Throttled', ResponseType.THROTTLED, '1', 'Too Many Requests'],
+      ['QuotaExceeded', ResponseType.QUOTA_EXCEEDED, '3600', 'Quota Exceeded'],
+    ] as const) {
+      this.api.addGatewayResponse(id, {
+        type,
+        statusCode: '429',
+        responseHeaders: {
+          'Content-Type': "'application/problem+json'",
+          'Retry-After': `'${retryAfter}'`,
+        },
+        templates: { 'application/json': problem(title) },
+      });
+    }
+  }
+
+  private acknowledgeNagFindings(): void {
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'Bodies, parameters and queries are validated in the function by the zod schemas of the endpoint table, which also produce the OpenAPI document and answer with problem+json; a second validator here would drift from them.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Abuse is bounded by stage, per-method and usage-plan throttles; a WAF web ACL is an account-level choice a deployment can associate with the stage.',
+      },
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Authorization is a JWT check in every /v1 function (JWKS, iss, aud, exp, scopes, tenant); health and the OpenAPI document are public by contract (API.md, Auth).',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'Tokens come from the deployment\'s identity provider through its JWKS, not from a Cognito user pool.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level API Gateway logging role; AWS documents this managed policy for it.',
+      },
+    );
+  }
+}

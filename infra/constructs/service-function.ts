@@ -1,0 +1,171 @@
+/**
+ * `ServiceFunction`: the one way this project declares a Lambda function. It pins what
+ * every function shares (runtime, architecture, tracing, bundling, logs, Powertools
+ * settings) and gives each function exactly the access it uses through `bindTable` and
+ * `bindBus`, which set the environment variable and grant the permission in one call.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { routesTable } from '../resources.ts';
+import type { LogLevel } from '../stage.ts';
+
+/** Service name and metrics namespace the Powertools logger, tracer and metrics report under. */
+export const powertoolsServiceName = 'traffic-manager';
+export const metricsNamespace = 'TrafficManager';
+
+/**
+ * Some bundled dependencies call `require` (Node built-ins, CommonJS leftovers); an ESM
+ * bundle has none, so the banner defines one. The alias keeps it from colliding with an
+ * import of `createRequire` inside the bundle.
+ */
+export const esmRequireBanner =
+  "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);";
+
+/**
+ * What `read` grants: item reads, queries and the readiness check's DescribeTable. No Scan:
+ * every read in this service is by key or by the tenant index.
+ */
+export const tableReadActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+] as const;
+
+/** What `readWrite` adds. TransactWriteItems is authorised per item by these actions. */
+export const tableWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+export type TableAccess = 'read' | 'readWrite';
+/** `read`: `events:DescribeEventBus` only (the readiness check); `publish`: `events:PutEvents`. */
+export type BusAccess = 'read' | 'publish';
+
+export interface ServiceFunctionProps {
+  /** Absolute path of the handler module. */
+  entry: string;
+  /**
+   * Exported handler name.
+   * @default 'handler'
+   */
+  handler?: string;
+  /** @default - none */
+  description?: string;
+  /** @default Duration.seconds(10) */
+  timeout?: Duration;
+  /** @default 512 */
+  memorySize?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  logRetention?: RetentionDays;
+  /**
+   * What happens to the log group when the function is removed.
+   * @default RemovalPolicy.DESTROY
+   */
+  logRemovalPolicy?: RemovalPolicy;
+  /** @default 'INFO' */
+  logLevel?: LogLevel;
+  /** Extra environment variables, on top of the Powertools ones. @default - none */
+  environment?: Record<string, string>;
+  /** @default - the account's unreserved pool */
+  reservedConcurrentExecutions?: number;
+}
+
+export class ServiceFunction extends NodejsFunction {
+  /** The function's own log group, with the configured retention. */
+  readonly functionLogGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, whose log
+    // permissions cover every log group in the account: this one may write only its own.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      ...(props.description === undefined ? {} : { description: props.description }),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      timeout: props.timeout ?? Duration.seconds(10),
+      memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      logGroup,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        LOG_LEVEL: props.logLevel ?? 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // The SDK is bundled: a pinned, tree-shaken copy instead of whatever the runtime ships.
+        externalModules: [],
+        banner: esmRequireBanner,
+      },
+    });
+    this.functionLogGroup = logGroup;
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+    });
+  }
+
+  /**
+   * Sets `TABLE_NAME` and grants {@link tableReadActions} (`read`) or those and
+   * {@link tableWriteActions} (`readWrite`) on the table and its named indexes only.
+   * @param indexNames the indexes the function may query; @default the routes table's GSIs
+   */
+  bindTable(
+    table: ITable,
+    access: TableAccess,
+    indexNames: readonly string[] = routesTable.globalSecondaryIndexes.map((index) => index.indexName),
+  ): this {
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    const actions = access === 'read' ? [...tableReadActions] : [...tableReadActions, ...tableWriteActions];
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions,
+        resources: [table.tableArn, ...indexNames.map((name) => `${table.tableArn}/index/${name}`)],
+      }),
+    );
+    return this;
+  }
+
+  /** Sets `EVENT_BUS_NAME` and grants `events:DescribeEventBus` (`read`) or `events:PutEvents` (`publish`). */
+  bindBus(bus: IEventBus, access: BusAccess): this {
+    this.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    if (access === 'publish') {
+      bus.grantPutEventsTo(this);
+    } else {
+      this.addToRolePolicy(new PolicyStatement({ actions: ['events:DescribeEventBus'], resources: [bus.eventBusArn] }));
+    }
+    return this;
+  }
+}

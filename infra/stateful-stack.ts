@@ -1,0 +1,63 @@
+/**
+ * The stateful stack: the routes table and the event bus with its archive. Everything
+ * here holds data, so outside dev it is retained, deletion-protected and the stack is
+ * termination-protected; the stateless stack receives these through typed props.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type Archive } from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
+import { eventBus as busDefinition, routesTable, type KeyAttribute } from './resources.ts';
+import type { StageSettings } from './stage.ts';
+
+export interface StatefulStackProps extends StackProps {
+  stage: StageSettings;
+}
+
+function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
+  return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
+}
+
+export class StatefulStack extends Stack {
+  readonly table: Table;
+  readonly eventBus: EventBus;
+  readonly archive: Archive;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, { ...props, terminationProtection: props.stage.protect });
+    const { stage } = props;
+
+    this.table = new Table(this, 'RoutesTable', {
+      partitionKey: attribute(routesTable.partitionKey),
+      sortKey: attribute(routesTable.sortKey),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      stream: StreamViewType[routesTable.streamViewType],
+      timeToLiveAttribute: routesTable.timeToLiveAttribute,
+      deletionProtection: stage.protect,
+      removalPolicy: stage.removalPolicy,
+    });
+    for (const index of routesTable.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: attribute(index.sortKey),
+      });
+    }
+
+    // CloudFormation requires a bus name; without one CDK derives a unique one from the path.
+    this.eventBus = new EventBus(this, 'EventBus', {
+      description: `traffic-manager route change events (${stage.name})`,
+    });
+    this.eventBus.applyRemovalPolicy(stage.removalPolicy);
+    this.archive = this.eventBus.archive('Archive', {
+      description: 'Every traffic-manager event, for replay.',
+      eventPattern: { source: [...busDefinition.archivePattern.source] },
+      retention: Duration.days(busDefinition.archiveRetentionDays),
+    });
+    this.archive.applyRemovalPolicy(stage.removalPolicy);
+
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+  }
+}
