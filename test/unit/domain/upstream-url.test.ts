@@ -31,6 +31,7 @@ describe('checkUpstreamUrl with the strict default policy', () => {
     'https://100.128.0.1/', // just outside 100.64/10
     'https://11.0.0.1/',
     'https://169.255.0.1/',
+    'https://example.com/@user?next=a@b#c@d', // `@` outside the authority is not userinfo
     'https://127.0.0.1.nip.io/', // a public DNS name; DNS is out of scope (documented)
   ])('accepts %s', (url) => {
     expect(checkUpstreamUrl(url, strict)).toBeUndefined();
