@@ -62,7 +62,7 @@ export class Observability extends Construct {
     const { api, table } = props;
 
     // The Average of 5XXError is the share of requests that failed with 5xx.
-    const api5xxRate = api.metricServerError({ period, statistic: Stats.AVERAGE, label: '5xx rate' });
+    const api5xxRate = api.metricServerError({ period, statistic: Stats.AVERAGE });
     this.api5xxRateAlarm = new Alarm(this, 'Api5xxRate', {
       alarmDescription: 'More than the threshold share of API requests answered 5xx over 5 minutes.',
       metric: api5xxRate,

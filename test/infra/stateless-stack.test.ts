@@ -1,0 +1,342 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { accessLogFields, methodOptionsKey, usagePlanTiers } from '#infra/constructs/endpoint-api';
+import { metricsNamespace, powertoolsServiceName } from '#infra/constructs/service-function';
+import { endpointList, throttles } from '#shared/http/endpoints';
+import {
+  actionsOf,
+  environmentOf,
+  functionOf,
+  resourcesOf,
+  synth,
+  testAuthContext,
+  type Synthesised,
+} from '#test/infra/synth';
+
+const dynamoWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:*',
+];
+
+/** `/v1/tenants/{tenant}/routes` as a stage MethodSetting's ResourcePath. */
+function settingPath(path: string): string {
+  return path.replaceAll('/', '~1').replace(/^/, '/');
+}
+
+describe('stateless stack, built from the endpoint table', () => {
+  let dev: Synthesised;
+
+  beforeAll(() => {
+    dev = synth({ stage: 'dev' });
+  });
+
+  it('declares one function per endpoint, on Node.js 24, arm64, with active tracing', () => {
+    const template = dev.statelessTemplate;
+    template.resourceCountIs('AWS::Lambda::Function', endpointList.length);
+    for (const endpoint of endpointList) {
+      expect(functionOf(template, endpoint).Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        Timeout: 10,
+        MemorySize: 512,
+      });
+    }
+  });
+
+  it('gives each function its own log group with a retention', () => {
+    const template = dev.statelessTemplate;
+    for (const endpoint of endpointList) {
+      const logConfig = functionOf(template, endpoint).Properties.LoggingConfig as { LogGroup: { Ref: string } };
+      const group = resourcesOf(template, 'AWS::Logs::LogGroup').find((g) => g.id === logConfig.LogGroup.Ref);
+      expect(group?.Properties.RetentionInDays).toBe(7);
+    }
+  });
+
+  it('sets the Powertools environment on every function', () => {
+    for (const endpoint of endpointList) {
+      expect(environmentOf(functionOf(dev.statelessTemplate, endpoint))).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        LOG_LEVEL: 'DEBUG',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+    expect(metricsNamespace).toBe('TrafficManager');
+  });
+
+  it('sets TABLE_NAME and EVENT_BUS_NAME exactly where the endpoint has that access', () => {
+    for (const endpoint of endpointList) {
+      const environment = environmentOf(functionOf(dev.statelessTemplate, endpoint));
+      expect({ id: endpoint.id, table: 'TABLE_NAME' in environment }).toEqual({
+        id: endpoint.id,
+        table: endpoint.access.table !== undefined,
+      });
+      expect({ id: endpoint.id, bus: 'EVENT_BUS_NAME' in environment }).toEqual({
+        id: endpoint.id,
+        bus: endpoint.access.bus !== undefined,
+      });
+    }
+  });
+
+  it('gives the token settings to every function that checks scopes, and to no other', () => {
+    for (const endpoint of endpointList) {
+      const environment = environmentOf(functionOf(dev.statelessTemplate, endpoint));
+      if (endpoint.scopes === null) {
+        expect(environment).not.toHaveProperty('AUTH_JWKS_URL');
+      } else {
+        expect(environment).toMatchObject({
+          AUTH_JWKS_URL: testAuthContext.jwksUrl,
+          AUTH_ISSUER: testAuthContext.issuer,
+          AUTH_AUDIENCE: testAuthContext.audience,
+        });
+      }
+    }
+  });
+
+  it('grants read-only functions no DynamoDB write action', () => {
+    const readers = endpointList.filter((endpoint) => endpoint.access.table === 'read');
+    expect(readers.length).toBeGreaterThan(0);
+    for (const endpoint of readers) {
+      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+      expect(actions.filter((action) => dynamoWriteActions.includes(action))).toEqual([]);
+    }
+  });
+
+  it('grants writers the write actions they need', () => {
+    const writers = endpointList.filter((endpoint) => endpoint.access.table === 'readWrite');
+    expect(writers.length).toBeGreaterThan(0);
+    for (const endpoint of writers) {
+      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
+    }
+  });
+
+  it('grants no dynamodb: action to functions without table access, no events: action without bus access', () => {
+    for (const endpoint of endpointList) {
+      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      if (endpoint.access.table === undefined) {
+        expect({ id: endpoint.id, dynamodb: actions.filter((a) => a.startsWith('dynamodb:')) }).toEqual({
+          id: endpoint.id,
+          dynamodb: [],
+        });
+      }
+      if (endpoint.access.bus === undefined) {
+        expect({ id: endpoint.id, events: actions.filter((a) => a.startsWith('events:')) }).toEqual({
+          id: endpoint.id,
+          events: [],
+        });
+      }
+      if (endpoint.access.bus === 'read') {
+        expect(actions.filter((a) => a.startsWith('events:'))).toEqual(['events:DescribeEventBus']);
+      }
+    }
+  });
+
+  it('uses no managed policy and no wildcard action on function roles', () => {
+    for (const endpoint of endpointList) {
+      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      expect(actions).not.toContain('<managed policy>');
+      expect(actions.filter((action) => action.endsWith('*'))).toEqual([]);
+    }
+  });
+
+  it('scopes table grants to the table and its ByTenant index, never index/*', () => {
+    const statements = resourcesOf(dev.statelessTemplate, 'AWS::IAM::Policy').flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement,
+    );
+    expect(JSON.stringify(statements)).toContain('/index/ByTenant');
+    expect(JSON.stringify(statements)).not.toContain('/index/*');
+  });
+
+  it('routes each endpoint through a Lambda proxy integration at its method and path', () => {
+    const template = dev.statelessTemplate;
+    template.resourceCountIs('AWS::ApiGateway::Method', endpointList.length);
+    for (const endpoint of endpointList) {
+      const fn = functionOf(template, endpoint);
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: endpoint.method,
+        OperationName: endpoint.id,
+        Integration: Match.objectLike({
+          Type: 'AWS_PROXY',
+          IntegrationHttpMethod: 'POST',
+          Uri: Match.objectLike({
+            'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [fn.id, 'Arn'] }])],
+          }),
+        }),
+      });
+    }
+    const pathParts = resourcesOf(template, 'AWS::ApiGateway::Resource').map((r) => r.Properties.PathPart);
+    expect(pathParts).toEqual(expect.arrayContaining(['v1', 'tenants', '{tenant}', 'routes', 'health', 'live']));
+  });
+
+  it('throttles the stage as the endpoint table says', () => {
+    dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'dev',
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: throttles.stage.rateLimit,
+          ThrottlingBurstLimit: throttles.stage.burstLimit,
+        }),
+      ]),
+    });
+  });
+
+  it('throttles every method as its endpoint says', () => {
+    const [stage] = resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Stage');
+    const settings = stage?.Properties.MethodSettings as {
+      HttpMethod: string;
+      ResourcePath: string;
+      ThrottlingRateLimit: number;
+      ThrottlingBurstLimit: number;
+    }[];
+    for (const endpoint of endpointList) {
+      const setting = settings.find(
+        (s) => s.HttpMethod === endpoint.method && s.ResourcePath === settingPath(endpoint.path),
+      );
+      expect({ key: methodOptionsKey(endpoint), rate: setting?.ThrottlingRateLimit, burst: setting?.ThrottlingBurstLimit }).toEqual({
+        key: `${endpoint.path}/${endpoint.method}`,
+        rate: endpoint.throttle.rateLimit,
+        burst: endpoint.throttle.burstLimit,
+      });
+    }
+    expect(settings).toHaveLength(endpointList.length + 1);
+  });
+
+  it('writes JSON access logs to a log group, with tracing and error logging on the stage', () => {
+    const [stage] = resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Stage');
+    const accessLog = stage?.Properties.AccessLogSetting as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const group = resourcesOf(dev.statelessTemplate, 'AWS::Logs::LogGroup').find(
+      (g) => g.id === accessLog.DestinationArn['Fn::GetAtt'][0],
+    );
+    expect(group).toBeDefined();
+    expect(JSON.parse(accessLog.Format)).toEqual(accessLogFields);
+    expect(JSON.parse(accessLog.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(stage?.Properties).toMatchObject({
+      TracingEnabled: true,
+      MethodSettings: expect.arrayContaining([expect.objectContaining({ ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]),
+    });
+  });
+
+  it('answers throttled and over-quota callers with 429, Retry-After and a problem body', () => {
+    for (const type of ['THROTTLED', 'QUOTA_EXCEEDED']) {
+      dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: '429',
+        ResponseParameters: Match.objectLike({
+          'gatewayresponse.header.Retry-After': Match.stringLikeRegexp("^'\\d+'$"),
+          'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        }),
+      });
+    }
+  });
+
+  it('declares a usage plan per tier with its quota and throttle, bound to the stage and to an API key', () => {
+    const template = dev.statelessTemplate;
+    const tiers = Object.values(usagePlanTiers);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', tiers.length);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', tiers.length);
+    const [stage] = resourcesOf(template, 'AWS::ApiGateway::Stage');
+    for (const tier of tiers) {
+      template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        Quota: { Limit: tier.quota.limit, Period: tier.quota.period },
+        Throttle: { RateLimit: tier.throttle.rateLimit, BurstLimit: tier.throttle.burstLimit },
+        ApiStages: [Match.objectLike({ Stage: { Ref: stage?.id } })],
+      });
+    }
+    for (const plan of resourcesOf(template, 'AWS::ApiGateway::UsagePlan')) {
+      template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
+        UsagePlanId: { Ref: plan.id },
+        KeyType: 'API_KEY',
+      });
+    }
+  });
+
+  it('requires no API key by default, so bearer tokens alone reach the API', () => {
+    for (const method of resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Method')) {
+      expect(method.Properties.ApiKeyRequired ?? false).toBe(false);
+    }
+  });
+
+  it('alarms on the API 5xx rate, on errors of every function and on DynamoDB throttles', () => {
+    const template = dev.statelessTemplate;
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Statistic: 'Average',
+      Threshold: 0.01,
+    });
+    for (const endpoint of endpointList) {
+      const fn = functionOf(template, endpoint);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn.id } }],
+      });
+    }
+    const throttleAlarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter((alarm) =>
+      JSON.stringify(alarm.Properties.Metrics ?? []).includes('ThrottledRequests'),
+    );
+    expect(throttleAlarms).toHaveLength(1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 2);
+  });
+
+  it('draws a dashboard with Lambda, API Gateway and DynamoDB metrics', () => {
+    const [dashboard] = resourcesOf(dev.statelessTemplate, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const expected of ['AWS/Lambda', 'Errors', 'Duration', 'AWS/ApiGateway', '4XXError', '5XXError', 'Latency', 'ThrottledRequests']) {
+      expect(body).toContain(expected);
+    }
+  });
+
+  it('outputs the API URL', () => {
+    const outputs = dev.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
+  });
+});
+
+describe('stateless stack options', () => {
+  it('requires an API key on token-protected methods only, when the context asks for it', () => {
+    const { statelessTemplate } = synth({ context: { apiKeyRequired: 'true' } });
+    for (const endpoint of endpointList) {
+      statelessTemplate.hasResourceProperties('AWS::ApiGateway::Method', {
+        OperationName: endpoint.id,
+        ApiKeyRequired: endpoint.scopes !== null,
+      });
+    }
+  });
+
+  it('takes a subset of endpoints', () => {
+    const subset = endpointList.filter((endpoint) => endpoint.path.startsWith('/health')).map((endpoint) => ({
+      ...endpoint,
+      entry: 'test/infra/fixtures/handler.ts',
+    }));
+    const { statelessTemplate } = synth({ endpoints: subset });
+    statelessTemplate.resourceCountIs('AWS::Lambda::Function', subset.length);
+  });
+
+  it('keeps logs longer and logs at INFO in prod', () => {
+    const { statelessTemplate } = synth({ stage: 'prod' });
+    const [fn] = resourcesOf(statelessTemplate, 'AWS::Lambda::Function');
+    expect(environmentOf(fn as never)).toMatchObject({ LOG_LEVEL: 'INFO' });
+    statelessTemplate.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 90 },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('refuses to synthesise prod without token settings', () => {
+    expect(() => synth({ stage: 'prod', context: { jwksUrl: '' } })).toThrow(/Missing context "jwksUrl" for stage prod/);
+  });
+
+  it('refuses an unknown stage', () => {
+    expect(() => synth({ context: { stage: 'staging' } })).toThrow(/Unknown stage "staging"/);
+  });
+});
