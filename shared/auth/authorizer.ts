@@ -2,16 +2,19 @@
  * Authentication and authorisation for every endpoint of the table whose `scopes` is not
  * null; the handler factory (shared/middleware/http-handler.ts) calls both, in order.
  *
- * Config (shared/config.ts, `authEnv`) is read at import, once per execution environment,
- * and so is the key source: `AUTH_JWKS_URL` (AWS, a remote JWKS cached across invocations
- * and refetched for a rotated-in `kid`) or `AUTH_PUBLIC_JWK` (local stack and tests); see
- * `keysFromConfig` in ./token-verifier.ts.
+ * Config (shared/config.ts, `authEnv`) and the key source are built once per execution
+ * environment: `AUTH_JWKS_URL` (AWS, a remote JWKS cached across invocations and refetched
+ * for a rotated-in `kid`) or `AUTH_PUBLIC_JWK` (local stack and tests); see `keysFromConfig`
+ * in ./token-verifier.ts. They are built on the first call rather than at import, because
+ * every handler imports this module through the handler factory while only functions whose
+ * endpoint has scopes are given the AUTH_* variables (health and OpenAPI get none). A
+ * missing or bad variable then fails that first call with a `ConfigError` (a logged 500).
  */
 import { authEnv, parseEnv } from '../config.ts';
 import { ForbiddenError, NotFoundError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
 import type { Principal } from './principal.ts';
-import { createTokenVerifier, keysFromConfig } from './token-verifier.ts';
+import { createTokenVerifier, keysFromConfig, type TokenVerifier } from './token-verifier.ts';
 
 /**
  * The detail of the 404 for another tenant's path. It is the text a genuinely missing
@@ -20,14 +23,20 @@ import { createTokenVerifier, keysFromConfig } from './token-verifier.ts';
  */
 export const notFoundDetail = 'No such route.';
 
-const config = parseEnv(authEnv);
+let verifier: TokenVerifier | undefined;
 
-const verify = createTokenVerifier({
-  keys: keysFromConfig(config),
-  issuer: config.AUTH_ISSUER,
-  audience: config.AUTH_AUDIENCE,
-  algorithms: config.AUTH_ALGORITHMS,
-});
+function verifierOnce(): TokenVerifier {
+  if (verifier === undefined) {
+    const config = parseEnv(authEnv);
+    verifier = createTokenVerifier({
+      keys: keysFromConfig(config),
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+      algorithms: config.AUTH_ALGORITHMS,
+    });
+  }
+  return verifier;
+}
 
 /**
  * The caller of a request, from its `Authorization: Bearer <JWT>` header. Throws
@@ -36,7 +45,7 @@ const verify = createTokenVerifier({
  * See ./token-verifier.ts for the claims and how unknown scopes are treated (ignored).
  */
 export async function authenticate(authorizationHeader: string | undefined): Promise<Principal> {
-  return verify(authorizationHeader);
+  return verifierOnce()(authorizationHeader);
 }
 
 /**
