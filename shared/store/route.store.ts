@@ -176,6 +176,8 @@ export function changeItems(change: Change): { routeItem: Record<string, unknown
  */
 export async function commitChange(change: Change): Promise<Revision> {
   const { routeItem, revisionItem } = changeItems(change);
+  // Validated before sending, so that nothing malformed is ever stored.
+  const committed = parseRevisionItem(revisionItem).revision;
   checkTransactionLimits([routeItem, revisionItem]);
   const routeCondition: Pick<TransactWritePut, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
     change.expectedRevision === 0
@@ -202,7 +204,7 @@ export async function commitChange(change: Change): Promise<Revision> {
       }),
     ),
   );
-  return parseRevisionItem(revisionItem).revision;
+  return committed;
 }
 
 /** Parses a stored revision item (from a read, or a stream record's new image). */

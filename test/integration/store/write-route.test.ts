@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, dynamoDbClient, tableName } from '#shared/clients/dynamodb';
-import type { Route } from '#shared/domain/route.schema';
+import { MAX_RULES, MAX_VERSIONS, MAX_WEIGHT, type Route } from '#shared/domain/route.schema';
 import {
   PayloadTooLargeError,
   PreconditionFailedError,
@@ -13,6 +13,7 @@ import {
 } from '#shared/errors/http-errors';
 import { getRevision, getRoute, listRevisions, parseRevisionItem, readRoute } from '#shared/store/route.store';
 import { writeRoute, type WriteRouteOptions, type ApplyOutcome } from '#shared/store/write-route';
+import { checkTransactionLimits, itemSize } from '#shared/store/dynamodb-errors';
 import { injectFault } from '#test/support/fault-injection';
 import { addVersion, deleteIt, putVersions, routeKey, routeWith, uniqueTenant, version } from './helpers.ts';
 
@@ -218,20 +219,39 @@ describe('writeRoute', () => {
     }
   });
 
-  it('refuses with 413, before sending, a change whose item would exceed 400 KB', async () => {
+  it('commits the largest route the schema allows, its previous version included', async () => {
     const key = routeKey(uniqueTenant());
-    const big: Route['versions'] = Object.fromEntries(
-      Array.from({ length: 50 }, (_, i) => [`v${i}`, { url: `https://${'a'.repeat(9_000)}.example.com/${i}`, weight: 1, state: 'active' as const }]),
+    const largest = (tag: string): Route => ({
+      ...routeWith(
+        key,
+        Object.fromEntries(
+          Array.from({ length: MAX_VERSIONS }, (_, i) => [
+            `${tag}${i}`.padEnd(63, 'x'),
+            { url: `https://${tag}.example.com/${'p'.repeat(2_000)}`, weight: MAX_WEIGHT, state: 'active' as const },
+          ]),
+        ),
+      ),
+      rules: Array.from({ length: MAX_RULES }, (_, i) => ({
+        header: `x-${'h'.repeat(120)}`,
+        equals: `${i}`.padEnd(1_024, 'e'),
+        version: `${tag}0`.padEnd(63, 'x'),
+      })),
+    });
+    await write({ key, apply: () => ({ next: largest('a'), changed: true }) });
+    const second = await write({ key, apply: () => ({ next: largest('b'), changed: true }) });
+    expect(second.revision).toBe(2);
+  });
+
+  it('refuses with 413, before sending, an item over 400 KB', () => {
+    const item = { PK: 'x', SK: 'y', blob: 'z'.repeat(400 * 1024) };
+    expect(() => checkTransactionLimits([{ PK: 'a', SK: 'b' }, item])).toThrow(PayloadTooLargeError);
+    expect(() => checkTransactionLimits([{ PK: 'x', SK: 'y', blob: 'z'.repeat(399 * 1024) }])).not.toThrow();
+    expect(() => checkTransactionLimits(Array.from({ length: 101 }, () => ({ PK: 'a' })))).toThrow(/100 items/);
+    expect(() =>
+      checkTransactionLimits(Array.from({ length: 11 }, () => ({ blob: 'z'.repeat(399 * 1024) }))),
+    ).toThrow(/bytes/);
+    expect(itemSize({ name: 'abc', count: 12345, flag: true, list: ['a', 1], map: { k: null } })).toBe(
+      4 + 3 + (5 + 4) + (4 + 1) + (4 + 3 + 1 + 1 + 1 + 2) + (3 + 3 + 1 + 1 + 1),
     );
-    const counter = injectFault(dynamoDbClient, { command: 'TransactWriteItemsCommand', times: 0, error: () => new Error('unused') });
-    try {
-      await expect(
-        write({ key, apply: () => ({ next: routeWith(key, big), changed: true }) }),
-      ).rejects.toBeInstanceOf(PayloadTooLargeError);
-      expect(counter.attempts).toBe(0);
-    } finally {
-      counter.remove();
-    }
-    expect(await readRoute(key, { consistent: true })).toEqual({ route: undefined, lastRevision: 0 });
   });
 });
