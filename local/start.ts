@@ -18,33 +18,30 @@ const localDir = process.env.TM_LOCAL_DIR ?? defaultLocalDir;
 
 async function main(): Promise<void> {
   const emulator = await startEmulator();
+  // What a signal stops grows as things start; one listener for the process's whole life.
+  const started: (() => Promise<void>)[] = [() => emulator.stop()];
   let stopping = false;
   const stopAll = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await emulator.stop();
+    for (const stop of started.reverse()) await stop();
     process.exit(code);
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   try {
     const resources = await provision({ endpoint: emulator.endpoint, ...localNames });
     // The functions read their configuration at import, so it is set before any handler loads.
-    Object.assign(process.env, await localFunctionEnvironment(emulator.endpoint));
+    Object.assign(process.env, localFunctionEnvironment(emulator.endpoint));
     const server = await startLocalServer({ port });
-    process.removeAllListeners('SIGINT');
-    process.removeAllListeners('SIGTERM');
-    const shutdown = async (): Promise<void> => {
-      await server.close();
-      await stopAll(0);
-    };
-    process.once('SIGINT', () => void shutdown());
-    process.once('SIGTERM', () => void shutdown());
+    started.push(() => server.close());
 
     const outputs = {
       ApiUrl: server.url,
       AwsEndpoint: emulator.endpoint,
+      /** For operators and tests: the emulator process this stack started and will stop. */
+      EmulatorPid: emulator.pid,
       Region: localNames.region,
       TableName: resources.TableName,
       TableStreamArn: resources.TableStreamArn,

@@ -28,10 +28,11 @@ export const dependencyChecks: Record<string, Check> = {
 
 /** A short, non-sensitive label: the SDK's error name, or the socket error code. */
 function errorKind(error: unknown): string {
-  if (!(error instanceof Error)) return 'Error';
-  const code = (error as Error & { code?: unknown }).code;
-  if (error.name === 'Error' && typeof code === 'string') return code;
-  return error.name;
+  // Duck-typed: an abort reason is a DOMException, not always an Error of this realm.
+  if (typeof error !== 'object' || error === null) return 'Error';
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  if ((name === undefined || name === 'Error') && typeof code === 'string') return code;
+  return typeof name === 'string' ? name : 'Error';
 }
 
 export async function runCheck(check: Check, deadlineMs = checkDeadlineMs): Promise<CheckResult> {

@@ -1,0 +1,59 @@
+import { handler as getHealth } from '#functions/health/get-health';
+import { handler as getLive } from '#functions/health/get-live';
+import { handler as getReady } from '#functions/health/get-ready';
+import { healthReport, runCheck, runChecks } from '#shared/health/health-checks';
+import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
+
+describe('health endpoints against the emulator', () => {
+  it('reports live without calling anything', async () => {
+    const response = await getLive(apiGatewayEvent({ method: 'GET', path: '/health/live' }), lambdaContext());
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ status: 'ok' });
+  });
+
+  it('reports ready when the table and the bus answer', async () => {
+    const response = await getReady(apiGatewayEvent({ method: 'GET', path: '/health/ready' }), lambdaContext());
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('reports each dependency with its latency', async () => {
+    const response = await getHealth(apiGatewayEvent({ method: 'GET', path: '/health' }), lambdaContext());
+    const body = JSON.parse(response.body) as { checks: Record<string, { status: string; latencyMs: number }> };
+    expect(response.statusCode).toBe(200);
+    expect(Object.keys(body.checks).sort()).toEqual(['dynamodb', 'eventbridge']);
+    for (const check of Object.values(body.checks)) {
+      expect(check.status).toBe('up');
+      expect(check.latencyMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('echoes the caller x-request-id', async () => {
+    const response = await getLive(
+      apiGatewayEvent({ method: 'GET', path: '/health/live', headers: { 'X-Request-Id': 'trace-abc-123' } }),
+      lambdaContext(),
+    );
+    expect(response.headers?.['x-request-id']).toBe('trace-abc-123');
+  });
+});
+
+describe('health checks', () => {
+  it('counts a dependency that misses its deadline as down', async () => {
+    const result = await runCheck(
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      50,
+    );
+    expect(result.status).toBe('down');
+    expect(result.error).toBe('TimeoutError');
+  });
+
+  it('names every failing dependency in a 503', async () => {
+    const checks = await runChecks({
+      dynamodb: async () => undefined,
+      eventbridge: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      },
+    });
+    expect(() => healthReport(checks)).toThrow('Unavailable: eventbridge.');
+    expect(checks.eventbridge).toMatchObject({ status: 'down', error: 'ECONNREFUSED' });
+  });
+});

@@ -1,0 +1,47 @@
+import { endpointList } from '#shared/http/endpoints';
+import { buildOpenApiDocument } from '#shared/http/openapi';
+
+interface Operation {
+  operationId: string;
+  parameters: { name: string; in: string }[];
+  responses: Record<string, unknown>;
+  requestBody?: unknown;
+  security: unknown[];
+}
+
+const document = buildOpenApiDocument() as {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
+
+describe('the OpenAPI document', () => {
+  it('is OpenAPI 3.1', () => {
+    expect(document.openapi).toBe('3.1.0');
+  });
+
+  it.each(endpointList.map((endpoint) => [endpoint.id, endpoint] as const))(
+    'documents %s with its method, path, parameters and responses',
+    (_id, endpoint) => {
+      const operation = document.paths[endpoint.path]?.[endpoint.method.toLowerCase()];
+      expect(operation?.operationId).toBe(endpoint.id);
+      const pathNames = [...endpoint.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      expect(operation?.parameters.filter((p) => p.in === 'path').map((p) => p.name)).toEqual(pathNames);
+      for (const status of Object.keys(endpoint.responses)) expect(operation?.responses[status]).toBeDefined();
+      expect(operation?.requestBody !== undefined).toBe(endpoint.body !== undefined);
+      expect(operation?.security.length === 0).toBe(endpoint.scopes === null);
+    },
+  );
+
+  it('has no operation that is not in the endpoint table', () => {
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
+    expect(operations).toHaveLength(endpointList.length);
+  });
+
+  it('resolves every $ref to a component', () => {
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(document.components.schemas).toHaveProperty(ref ?? '');
+    expect(JSON.stringify(document)).not.toContain('#/$defs/');
+  });
+});
