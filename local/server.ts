@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { TooManyRequestsError, NotFoundError, HttpError } from '#shared/errors/http-errors';
+import { TooManyRequestsError, NotFoundError, type HttpError } from '#shared/errors/http-errors';
 import { endpointList, throttles, type EndpointDefinition } from '#shared/http/endpoints';
 import { problemResponse } from '#shared/middleware/problem';
 import { repoRoot } from './paths.ts';

@@ -25,7 +25,12 @@ export const notFoundDetail = 'No such route.';
 
 let verifier: TokenVerifier | undefined;
 
-function verifierOnce(): TokenVerifier {
+/**
+ * Reads the auth configuration and builds the verifier, once per execution environment.
+ * The handler factory calls it when it builds a handler that needs a token, so that a bad
+ * configuration fails at cold start; functions without scopes never read AUTH_*.
+ */
+export function verifierOnce(): TokenVerifier {
   if (verifier === undefined) {
     const config = parseEnv(authEnv);
     verifier = createTokenVerifier({

@@ -14,7 +14,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { authenticate, authorize } from '../auth/authorizer.ts';
+import { authenticate, authorize, verifierOnce } from '../auth/authorizer.ts';
 import type { Principal } from '../auth/principal.ts';
 import { httpEnv, parseEnv } from '../config.ts';
 import { HttpError } from '../errors/http-errors.ts';
@@ -89,7 +89,7 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
   },
   after: (request) => {
     const { requestId } = stateOf(request.context, request.event);
-    if (request.response !== null) {
+    if (request.response) {
       request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
     }
   },
@@ -107,7 +107,8 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
         cause: error.cause instanceof Error ? error.cause.message : error.cause,
       });
     } else {
-      logger.error('request failed', error instanceof Error ? error : { error: String(error) });
+      if (error instanceof Error) logger.error('request failed', error);
+      else logger.error('request failed', { error: String(error) });
       metrics.addMetric('ServerError', 'Count', 1);
     }
     // Set, don't return: returning would stop the later onError middlewares (headers, logs).
@@ -151,6 +152,7 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   idempotency?: MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
 }): HttpHandler {
   const { endpoint, run } = options;
+  if (endpoint.scopes !== null) verifierOnce();
 
   const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const state = stateOf(context, event);

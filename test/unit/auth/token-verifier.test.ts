@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { authEnv, parseEnv } from '#shared/config';
 import { ConfigError, UnauthorizedError } from '#shared/errors/http-errors';
@@ -80,7 +81,7 @@ describe('bearerTokenOf', () => {
 });
 
 describe('createTokenVerifier', () => {
-  let privateKey: CryptoKey;
+  let privateKey: webcrypto.CryptoKey;
   let verify: ReturnType<typeof createTokenVerifier>;
   const kid = 'unit-key';
 
