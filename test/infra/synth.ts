@@ -4,10 +4,17 @@
  * endpoints can be the whole table pointed at a stand-in handler, so wiring tests do not
  * depend on every handler file existing.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { repoRoot } from '#infra/constructs/endpoint-api';
 import { buildTrafficManager, type TrafficManager } from '#infra/traffic-manager';
 import { endpointList, type EndpointDefinition } from '#shared/http/endpoints';
+
+const cdkJsonContext = (
+  JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+).context;
 
 export const fixtureEntry = 'test/infra/fixtures/handler.ts';
 
@@ -41,6 +48,8 @@ export interface Synthesised extends TrafficManager {
 export function synth(options: SynthOptions = {}): Synthesised {
   const app = new App({
     context: {
+      // The feature flags `cdk synth` applies, so tests see the template the CLI produces.
+      ...cdkJsonContext,
       stage: options.stage ?? 'dev',
       ...testAuthContext,
       ...options.context,
