@@ -89,6 +89,7 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
   },
   after: (request) => {
     const { requestId } = stateOf(request.context, request.event);
+    metrics.addMetric((request.response?.statusCode ?? 200) < 400 ? 'Success' : 'ClientError', 'Count', 1);
     if (request.response) {
       request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
     }
@@ -101,6 +102,7 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
     const { error, event, context } = request;
     const { requestId } = stateOf(context, event);
     if (error instanceof HttpError && error.status < 500) {
+      metrics.addMetric('ClientError', 'Count', 1);
       logger.info('request refused', {
         status: error.status,
         reason: error.message,

@@ -1,0 +1,8 @@
+import { endpoints } from '#shared/http/endpoints';
+import { httpHandler } from '#shared/middleware/http-handler';
+import { readRoutes } from '#shared/registry/route-registry';
+
+export const handler = httpHandler({
+  endpoint: endpoints.listRoutes,
+  run: async ({ params, query }) => ({ status: 200, body: await readRoutes(params.tenant, query) }),
+});

@@ -1,0 +1,55 @@
+/**
+ * Conditional-request headers of writes (API.md, Optimistic concurrency): `If-Match:
+ * "<revision>"` (or `*`, "the route must exist") and `If-None-Match: *` (create only).
+ */
+import { ValidationError } from '../errors/http-errors.ts';
+
+export interface Preconditions {
+  /** The revision the caller last saw. */
+  ifMatch?: number;
+  /** `If-Match: *`: the route must exist. */
+  mustExist?: boolean;
+  /** `If-None-Match: *`: the route must not exist. */
+  createOnly?: boolean;
+}
+
+const revisionTag = /^(?:W\/)?"([1-9]\d{0,14})"$/;
+
+/** Reads the preconditions from lower-cased request headers; 400 for a malformed one. */
+export function preconditionsOf(headers: Readonly<Record<string, string | undefined>>): Preconditions {
+  const preconditions: Preconditions = {};
+  const ifMatch = headers['if-match']?.trim();
+  if (ifMatch !== undefined && ifMatch !== '') {
+    if (ifMatch === '*') {
+      preconditions.mustExist = true;
+    } else {
+      const match = revisionTag.exec(ifMatch);
+      if (match?.[1] === undefined) {
+        throw new ValidationError('Invalid If-Match header.', [
+          { path: 'header.if-match', message: 'must be "<revision>" as returned in ETag, or *' },
+        ]);
+      }
+      preconditions.ifMatch = Number(match[1]);
+    }
+  }
+  const ifNoneMatch = headers['if-none-match']?.trim();
+  if (ifNoneMatch !== undefined && ifNoneMatch !== '') {
+    if (ifNoneMatch !== '*') {
+      throw new ValidationError('Invalid If-None-Match header.', [
+        { path: 'header.if-none-match', message: 'only * is supported on writes' },
+      ]);
+    }
+    preconditions.createOnly = true;
+  }
+  return preconditions;
+}
+
+/** The entity tag of a route at a revision: `"7"`. */
+export const routeEtag = (revision: number): string => `"${revision}"`;
+
+/** Does an `If-None-Match` header on a read match `etag`? (`*`, a list, weak tags.) */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  const strip = (tag: string): string => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || strip(tag) === strip(etag));
+}
