@@ -27,6 +27,11 @@ export interface AuthSettings {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /**
+   * Comma-separated JWS algorithm allow-list (`AUTH_ALGORITHMS`), from `-c authAlgorithms=...`.
+   * @default - unset: the functions' own default (shared/config.ts, `authEnv`)
+   */
+  algorithms?: string;
 }
 
 /**
@@ -78,5 +83,11 @@ export function authFromContext(node: Node, stage: StageName): AuthSettings {
     if (stage === 'dev') return devAuthDefaults[key];
     throw new Error(`Missing context "${key}" for stage ${stage}: pass -c ${key}=...`);
   };
-  return { jwksUrl: read('jwksUrl'), issuer: read('issuer'), audience: read('audience') };
+  const algorithms: unknown = node.tryGetContext('authAlgorithms');
+  return {
+    jwksUrl: read('jwksUrl'),
+    issuer: read('issuer'),
+    audience: read('audience'),
+    ...(typeof algorithms === 'string' && algorithms.trim() !== '' ? { algorithms } : {}),
+  };
 }

@@ -82,6 +82,16 @@ export function methodOptionsKey(endpoint: Pick<EndpointDefinition, 'path' | 'me
   return `${endpoint.path}/${endpoint.method}`;
 }
 
+/** The token settings a function that checks scopes reads (shared/config.ts, `authEnv`). */
+export function authEnvironment(auth: AuthSettings): Record<string, string> {
+  return {
+    AUTH_JWKS_URL: auth.jwksUrl,
+    AUTH_ISSUER: auth.issuer,
+    AUTH_AUDIENCE: auth.audience,
+    ...(auth.algorithms === undefined ? {} : { AUTH_ALGORITHMS: auth.algorithms }),
+  };
+}
+
 export interface EndpointApiProps {
   stage: StageSettings;
   endpoints: readonly EndpointDefinition[];
@@ -183,10 +193,7 @@ export class EndpointApi extends Construct {
       logRetention: stage.logRetention,
       logRemovalPolicy: stage.removalPolicy,
       logLevel: stage.logLevel,
-      environment:
-        endpoint.scopes === null
-          ? {}
-          : { AUTH_JWKS_URL: auth.jwksUrl, AUTH_ISSUER: auth.issuer, AUTH_AUDIENCE: auth.audience },
+      environment: endpoint.scopes === null ? {} : authEnvironment(auth),
     });
     if (endpoint.access.table !== undefined) fn.bindTable(props.table, endpoint.access.table);
     if (endpoint.access.bus !== undefined) fn.bindBus(props.eventBus, endpoint.access.bus);

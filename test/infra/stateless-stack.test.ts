@@ -313,6 +313,15 @@ describe('stateless stack options', () => {
     }
   });
 
+  it('passes a JWS algorithm allow-list from context, and none by default', () => {
+    const scoped = endpointList.find((endpoint) => endpoint.scopes !== null);
+    if (scoped === undefined) throw new Error('no scoped endpoint');
+    const configured = synth({ context: { authAlgorithms: 'ES256' } }).statelessTemplate;
+    expect(environmentOf(functionOf(configured, scoped))).toMatchObject({ AUTH_ALGORITHMS: 'ES256' });
+    const unconfigured = synth().statelessTemplate;
+    expect(environmentOf(functionOf(unconfigured, scoped))).not.toHaveProperty('AUTH_ALGORITHMS');
+  });
+
   it('takes a subset of endpoints', () => {
     const subset = endpointList.filter((endpoint) => endpoint.path.startsWith('/health')).map((endpoint) => ({
       ...endpoint,
