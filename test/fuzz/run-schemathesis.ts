@@ -10,6 +10,8 @@
  *
  * Extra arguments go to `schemathesis run` after ours, e.g. to look at a few operations:
  *   npm run -s fuzz -- --include-path-regex '^/health'
+ * Without include/exclude options every operation of the endpoint table must be fuzzed, or
+ * the run fails.
  *
  * Prints the number of cases and a summary line; exits non-zero when schemathesis reports a
  * failure or an error, or when it overruns its time budget. Reports (JUnit, NDJSON) are left
@@ -18,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { localNames } from '#infra/resources';
 import { startEmulator } from '#local/emulator';
 import { localFunctionEnvironment } from '#local/environment';
@@ -25,6 +28,7 @@ import { localDir, repoRoot } from '#local/paths';
 import { provision } from '#local/provision';
 import { startLocalServer } from '#local/server';
 import { mintLocalToken } from '#local/token';
+import { endpointList } from '#shared/http/endpoints';
 
 /** A tenant of its own, so the fuzzer's writes never meet anyone else's data. */
 const tenant = 'fuzz-tenant';
@@ -57,6 +61,20 @@ interface SchemathesisRun {
 
 let child: ChildProcess | undefined;
 
+/** Whether the caller narrowed the run with schemathesis's own include/exclude options. */
+function filtered(extraArgs: readonly string[]): boolean {
+  return extraArgs.some((arg) => /^--(include|exclude)-/.test(arg));
+}
+
+/**
+ * Names every operation of the endpoint table. Schemathesis leaves out the operation that
+ * served the schema (GET /openapi.json) unless a filter selects it by name, and it is part of
+ * the API like any other.
+ */
+function everyOperation(): string[] {
+  return endpointList.flatMap((endpoint) => ['--include-operation-id', endpoint.id]);
+}
+
 function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly string[]): Promise<SchemathesisRun> {
   const args = [
     '--config-file',
@@ -86,6 +104,7 @@ function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly s
     junitReport,
     '--report-ndjson-path',
     ndjsonReport,
+    ...(filtered(extraArgs) ? [] : everyOperation()),
     ...extraArgs,
   ];
   return new Promise((resolve, reject) => {
@@ -112,35 +131,71 @@ function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly s
   });
 }
 
-interface CaseCounts {
-  operations: number;
+const ScenarioFinishedSchema = z.object({
+  ScenarioFinished: z.object({
+    recorder: z.object({
+      cases: z.record(z.string(), z.object({ value: z.object({ method: z.string(), path: z.string() }) })).optional(),
+      interactions: z
+        .record(z.string(), z.object({ response: z.object({ status_code: z.int() }).nullish() }))
+        .optional(),
+    }),
+  }),
+});
+
+interface OperationTally {
   cases: number;
+  statuses: Map<number, number>;
+}
+
+interface Tally {
+  /** Every case schemathesis generated, probes of undocumented methods included. */
+  cases: number;
+  /** By endpoint id, for the operations of the endpoint table. */
+  operations: Map<string, OperationTally>;
 }
 
 /**
- * Counts from the NDJSON event stream: one `ScenarioFinished` per tested scenario, each
- * listing the cases it ran. Read defensively: the format belongs to schemathesis.
+ * Counts cases and response statuses per operation from the NDJSON event stream (one
+ * `ScenarioFinished` event per scenario, with its cases and their interactions). Only the
+ * fields read here are validated: the rest of the format belongs to schemathesis.
  */
-async function countCases(): Promise<CaseCounts | undefined> {
+async function tallyCases(): Promise<Tally | undefined> {
   let text: string;
   try {
     text = await readFile(ndjsonReport, 'utf8');
   } catch {
     return undefined;
   }
-  const operations = new Set<string>();
-  let cases = 0;
+  const byRoute = new Map(endpointList.map((endpoint) => [`${endpoint.method} ${endpoint.path}`, endpoint.id]));
+  const tally: Tally = { cases: 0, operations: new Map() };
   for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const event: unknown = JSON.parse(line);
-    const finished = (event as { ScenarioFinished?: unknown }).ScenarioFinished as
-      | { recorder?: { label?: unknown; cases?: Record<string, unknown> } }
-      | undefined;
-    if (finished?.recorder === undefined) continue;
-    if (typeof finished.recorder.label === 'string') operations.add(finished.recorder.label);
-    cases += Object.keys(finished.recorder.cases ?? {}).length;
+    if (!line.startsWith('{"ScenarioFinished"')) continue;
+    const { recorder } = ScenarioFinishedSchema.parse(JSON.parse(line)).ScenarioFinished;
+    for (const [caseId, { value }] of Object.entries(recorder.cases ?? {})) {
+      tally.cases += 1;
+      const id = byRoute.get(`${value.method} ${value.path}`);
+      if (id === undefined) continue;
+      const operation = tally.operations.get(id) ?? { cases: 0, statuses: new Map<number, number>() };
+      tally.operations.set(id, operation);
+      operation.cases += 1;
+      const status = recorder.interactions?.[caseId]?.response?.status_code;
+      if (status !== undefined) operation.statuses.set(status, (operation.statuses.get(status) ?? 0) + 1);
+    }
   }
-  return { operations: operations.size, cases };
+  return tally;
+}
+
+/** One line per operation: how many cases, and what they were answered. */
+function printTally(tally: Tally): void {
+  const width = Math.max(...endpointList.map((endpoint) => endpoint.id.length));
+  for (const endpoint of endpointList) {
+    const operation = tally.operations.get(endpoint.id);
+    const statuses = [...(operation?.statuses ?? new Map<number, number>())]
+      .sort(([a], [b]) => a - b)
+      .map(([status, count]) => `${status}x${count}`)
+      .join(' ');
+    console.log(`fuzz:   ${endpoint.id.padEnd(width)} ${String(operation?.cases ?? 0).padStart(4)} cases  ${statuses}`);
+  }
 }
 
 const stops: (() => Promise<void>)[] = [];
@@ -192,15 +247,24 @@ async function main(extraArgs: readonly string[]): Promise<number> {
     const run = await runSchemathesis(`${server.url}/openapi.json`, token, extraArgs);
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
 
-    const counts = await countCases();
-    const verdict = run.timedOut
-      ? `TIMED OUT after ${budgetMs / 1000} s`
-      : run.exitCode === 0
-        ? 'passed'
-        : `FAILED (schemathesis exit ${run.exitCode}; reports in ${path.relative(repoRoot, reportDir)}/)`;
-    if (counts !== undefined) console.log(`fuzz: ${counts.cases} cases over ${counts.operations} operations`);
-    console.log(`fuzz: ${verdict} in ${seconds} s, seed ${seed}, ${maxExamples} examples per operation`);
-    return run.timedOut || run.exitCode !== 0 ? 1 : 0;
+    const tally = await tallyCases();
+    if (tally !== undefined) {
+      printTally(tally);
+      console.log(`fuzz: ${tally.cases} cases, ${tally.operations.size} of ${endpointList.length} operations`);
+    }
+    // Unfiltered, every operation of the table must have been reached: one missing from the
+    // OpenAPI document, or never called, would otherwise pass unnoticed.
+    const untested = endpointList.map((endpoint) => endpoint.id).filter((id) => !tally?.operations.has(id));
+    const incomplete = !filtered(extraArgs) && untested.length > 0;
+    const failures = [
+      ...(run.timedOut ? [`timed out after ${budgetMs / 1000} s`] : []),
+      ...(run.exitCode !== 0 ? [`schemathesis exited ${run.exitCode}`] : []),
+      ...(incomplete ? [`not fuzzed: ${untested.join(', ')}`] : []),
+    ];
+    const verdict =
+      failures.length === 0 ? 'passed' : `FAILED (${failures.join('; ')}; reports in ${path.relative(repoRoot, reportDir)}/)`;
+    console.log(`fuzz: ${verdict} in ${seconds} s, seed ${seed}, ${maxExamples} examples per operation and phase`);
+    return failures.length === 0 ? 0 : 1;
   } catch (error) {
     console.error('fuzz: could not run', error);
     return 1;
