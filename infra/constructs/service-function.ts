@@ -85,6 +85,8 @@ export class ServiceFunction extends NodejsFunction {
   readonly functionLogGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    // The log group and role exist before the function (super() takes them), so they sit
+    // beside it in `scope` as `<id>Logs` and `<id>Role`.
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
