@@ -216,11 +216,14 @@ function stopAll(): Promise<void> {
   return stopping;
 }
 
+let interruptedBy: NodeJS.Signals | undefined;
+
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ] as const) {
   process.once(signal, () => {
+    interruptedBy = signal;
     void stopAll().then(() => process.exit(code));
   });
 }
@@ -257,6 +260,7 @@ async function main(extraArgs: readonly string[]): Promise<number> {
     const untested = endpointList.map((endpoint) => endpoint.id).filter((id) => !tally?.operations.has(id));
     const incomplete = !filtered(extraArgs) && untested.length > 0;
     const failures = [
+      ...(interruptedBy === undefined ? [] : [`interrupted by ${interruptedBy}`]),
       ...(run.timedOut ? [`timed out after ${budgetMs / 1000} s`] : []),
       ...(run.exitCode !== 0 ? [`schemathesis exited ${run.exitCode}`] : []),
       ...(incomplete ? [`not fuzzed: ${untested.join(', ')}`] : []),
