@@ -86,10 +86,11 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
   before: (request) => {
     const { requestId } = stateOf(request.context, request.event);
     logger.appendKeys({ correlation_id: requestId });
+    // Counted on the way in, so even a response that ends the chain early is counted.
+    metrics.addMetric('Requests', 'Count', 1);
   },
   after: (request) => {
     const { requestId } = stateOf(request.context, request.event);
-    metrics.addMetric((request.response?.statusCode ?? 200) < 400 ? 'Success' : 'ClientError', 'Count', 1);
     if (request.response) {
       request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
     }
