@@ -12,7 +12,9 @@ import {
   RevisionSchema,
   RollbackBodySchema,
   RouteSchema,
+  VersionNameSchema,
 } from '../domain/route.schema.ts';
+import { resolveReasons, type Resolution } from '../domain/resolve.ts';
 import {
   HealthSchema,
   ListRoutesQuerySchema,
@@ -77,6 +79,21 @@ const RevisionListSchema = zod
 const SnapshotSchema = zod
   .object({ tenant: zod.string(), routes: zod.array(RouteSchema) })
   .meta({ id: 'Snapshot' });
+
+/** The answer of resolve (API.md, Resolve); `reason` names the step that decided. */
+const ResolutionSchema = zod
+  .object({
+    version: VersionNameSchema,
+    url: zod.string(),
+    revision: zod.int().min(1),
+    reason: zod.enum(resolveReasons),
+  })
+  .meta({ id: 'Resolution' }) satisfies zod.ZodType<Resolution>;
+/** `?key=` for stickiness, `?version=` to pin; nothing else. */
+const ResolveQuerySchema = zod.strictObject({
+  key: zod.string().min(1).max(256).optional(),
+  version: VersionNameSchema.optional(),
+});
 
 const routePath = '/v1/tenants/{tenant}/routes/{service}/{env}';
 const versionPath = `${routePath}/versions/{version}`;
@@ -255,6 +272,19 @@ export const endpoints = {
     params: RouteParamsSchema,
     body: RollbackBodySchema,
     responses: { 200: RouteSchema },
+  }),
+  resolveRoute: define({
+    id: 'resolveRoute',
+    method: 'GET',
+    path: '/v1/tenants/{tenant}/resolve/{service}/{env}',
+    summary: 'Which upstream to use now: pin, rules (request headers), sticky or random weights, default.',
+    entry: 'functions/resolve/resolve-route.ts',
+    scopes: ['resolve'],
+    throttle: throttles.resolve,
+    access: { table: 'read' },
+    params: RouteParamsSchema,
+    query: ResolveQuerySchema,
+    responses: { 200: ResolutionSchema },
   }),
   getSnapshot: define({
     id: 'getSnapshot',

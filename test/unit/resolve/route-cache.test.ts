@@ -1,0 +1,224 @@
+/**
+ * The resolve path's route cache with an injected loader and clock: TTL, negative caching,
+ * single flight, stale-if-error within the max-stale bound, the circuit breaker (open,
+ * cool-down, half-open probe) and the LRU bound.
+ */
+import { ServiceUnavailableError } from '#shared/errors/http-errors';
+import { RouteCache, type RouteCacheOptions } from '#shared/resolve/route-cache';
+
+interface Value {
+  name: string;
+  generation: number;
+}
+
+/** A loader whose answers the test controls; it counts calls per key. */
+class FakeLoader {
+  readonly calls: string[] = [];
+  values = new Map<string, Value | undefined>();
+  failing = false;
+  private generation = 0;
+  private gate: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
+
+  open(): void {
+    this.release?.();
+    this.gate = undefined;
+  }
+
+  load = async (key: string): Promise<Value | undefined> => {
+    this.calls.push(key);
+    if (this.gate !== undefined) await this.gate;
+    if (this.failing) throw new ServiceUnavailableError('The route store is unavailable; retry later.', 1);
+    if (!this.values.has(key)) return undefined;
+    this.generation += 1;
+    const value = this.values.get(key);
+    return value === undefined ? undefined : { ...value, generation: this.generation };
+  };
+
+  callsFor(key: string): number {
+    return this.calls.filter((call) => call === key).length;
+  }
+}
+
+function setup(options: Partial<RouteCacheOptions<string, Value>> = {}) {
+  const loader = new FakeLoader();
+  const clock = { now: 1_000_000 };
+  const cache = new RouteCache<string, Value>({
+    load: loader.load,
+    keyOf: (key) => key,
+    now: () => clock.now,
+    ttlMs: 2000,
+    negativeTtlMs: 500,
+    maxStaleMs: 300_000,
+    failureThreshold: 3,
+    coolDownMs: 10_000,
+    ...options,
+  });
+  loader.values.set('a', { name: 'a', generation: 0 });
+  loader.values.set('b', { name: 'b', generation: 0 });
+  return { loader, clock, cache };
+}
+
+describe('RouteCache', () => {
+  it('serves a loaded value from memory within its TTL and loads again after it', async () => {
+    const { loader, clock, cache } = setup();
+    expect(await cache.get('a')).toEqual({ value: { name: 'a', generation: 1 }, source: 'load', ageMs: 0 });
+    clock.now += 1999;
+    expect(await cache.get('a')).toEqual({ value: { name: 'a', generation: 1 }, source: 'cache', ageMs: 1999 });
+    clock.now += 1;
+    expect(await cache.get('a')).toMatchObject({ value: { generation: 2 }, source: 'load' });
+    expect(loader.callsFor('a')).toBe(2);
+  });
+
+  it('caches an absent value for the negative TTL, so a flood of misses loads once', async () => {
+    const { loader, clock, cache } = setup();
+    for (let i = 0; i < 100; i += 1) expect((await cache.get('missing')).value).toBeUndefined();
+    expect(loader.callsFor('missing')).toBe(1);
+    clock.now += 500;
+    loader.values.set('missing', { name: 'missing', generation: 0 });
+    expect(await cache.get('missing')).toMatchObject({ value: { name: 'missing' }, source: 'load' });
+    expect(loader.callsFor('missing')).toBe(2);
+  });
+
+  it('shares one load among concurrent misses for the same key, not across keys', async () => {
+    const { loader, cache } = setup();
+    loader.hold();
+    const pending = [cache.get('a'), cache.get('a'), cache.get('a'), cache.get('b')];
+    loader.open();
+    const results = await Promise.all(pending);
+    expect(loader.callsFor('a')).toBe(1);
+    expect(loader.callsFor('b')).toBe(1);
+    expect(results.map((result) => result.value?.name)).toEqual(['a', 'a', 'a', 'b']);
+    expect(new Set(results.slice(0, 3).map((result) => result.value))).toEqual(new Set([results[0]?.value]));
+  });
+
+  it('shares one failure among concurrent misses and then loads again', async () => {
+    const { loader, cache } = setup();
+    loader.failing = true;
+    loader.hold();
+    const pending = [cache.get('a'), cache.get('a')].map((promise) => promise.catch((error: unknown) => error));
+    loader.open();
+    for (const error of await Promise.all(pending)) expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(loader.callsFor('a')).toBe(1);
+    loader.failing = false;
+    expect(await cache.get('a')).toMatchObject({ source: 'load' });
+  });
+
+  it('serves the last-known-good value when a load fails, up to the max-stale bound', async () => {
+    const { loader, clock, cache } = setup();
+    await cache.get('a');
+    loader.failing = true;
+    clock.now += 60_000;
+    expect(await cache.get('a')).toEqual({ value: { name: 'a', generation: 1 }, source: 'stale', ageMs: 60_000 });
+    // Still failing, now past the bound: the error reaches the caller.
+    clock.now += 240_001;
+    await expect(cache.get('a')).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
+  it('serves a last-known absence when a load fails', async () => {
+    const { loader, clock, cache } = setup();
+    await cache.get('missing');
+    loader.failing = true;
+    clock.now += 1000;
+    expect(await cache.get('missing')).toEqual({ value: undefined, source: 'stale', ageMs: 1000 });
+  });
+
+  it('throws the load error when there is nothing to fall back on', async () => {
+    const { loader, cache } = setup();
+    loader.failing = true;
+    await expect(cache.get('a')).rejects.toThrow('The route store is unavailable; retry later.');
+  });
+
+  it('opens the breaker after consecutive failures: no loads during the cool-down, stale or 503 instead', async () => {
+    const { loader, clock, cache } = setup();
+    await cache.get('a');
+    clock.now += 3000;
+    loader.failing = true;
+    for (let i = 0; i < 3; i += 1) {
+      expect(cache.breakerState).toBe('closed');
+      // Different keys count too: the breaker guards the table, not one key.
+      await cache.get(i === 0 ? 'a' : `k${i}`).catch(() => undefined);
+    }
+    expect(cache.breakerState).toBe('open');
+    const callsWhenOpened = loader.calls.length;
+
+    clock.now += 5000;
+    expect(await cache.get('a')).toMatchObject({ source: 'stale', value: { name: 'a' } });
+    const refused = await cache.get('b').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ServiceUnavailableError);
+    expect(refused).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+    expect(loader.calls.length).toBe(callsWhenOpened);
+  });
+
+  it('lets one probe through after the cool-down and closes on its success', async () => {
+    const { loader, clock, cache } = setup();
+    loader.failing = true;
+    for (let i = 0; i < 3; i += 1) await cache.get(`k${i}`).catch(() => undefined);
+    clock.now += 10_000;
+    expect(cache.breakerState).toBe('half-open');
+    loader.failing = false;
+    loader.hold();
+    const probe = cache.get('a');
+    // While the probe is out, other keys do not reach the table.
+    await expect(cache.get('b')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    loader.open();
+    expect(await probe).toMatchObject({ source: 'load', value: { name: 'a' } });
+    expect(cache.breakerState).toBe('closed');
+    expect(await cache.get('b')).toMatchObject({ source: 'load' });
+    expect(loader.callsFor('b')).toBe(1);
+  });
+
+  it('opens again for a whole cool-down when the probe fails', async () => {
+    const { loader, clock, cache } = setup();
+    loader.failing = true;
+    for (let i = 0; i < 3; i += 1) await cache.get(`k${i}`).catch(() => undefined);
+    clock.now += 10_000;
+    await expect(cache.get('a')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(loader.callsFor('a')).toBe(1);
+    expect(cache.breakerState).toBe('open');
+    clock.now += 9_999;
+    await expect(cache.get('a')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(loader.callsFor('a')).toBe(1);
+    clock.now += 1;
+    loader.failing = false;
+    expect(await cache.get('a')).toMatchObject({ source: 'load' });
+    expect(cache.breakerState).toBe('closed');
+  });
+
+  it('resets the failure count on a success', async () => {
+    const { loader, cache } = setup();
+    loader.failing = true;
+    for (let i = 0; i < 2; i += 1) await cache.get(`k${i}`).catch(() => undefined);
+    loader.failing = false;
+    await cache.get('a');
+    loader.failing = true;
+    for (let i = 0; i < 2; i += 1) await cache.get(`j${i}`).catch(() => undefined);
+    expect(cache.breakerState).toBe('closed');
+  });
+
+  it('holds at most maxEntries keys, evicting the least recently used', async () => {
+    const { loader, clock, cache } = setup({ maxEntries: 2 });
+    loader.values.set('c', { name: 'c', generation: 0 });
+    await cache.get('a');
+    await cache.get('b');
+    await cache.get('a'); // a is now the most recently used
+    await cache.get('c'); // evicts b
+    expect(cache.size).toBe(2);
+    clock.now += 1;
+    expect(await cache.get('a')).toMatchObject({ source: 'cache' });
+    expect(await cache.get('b')).toMatchObject({ source: 'load' });
+    expect(loader.callsFor('a')).toBe(1);
+    expect(loader.callsFor('b')).toBe(2);
+  });
+
+  it('refuses nonsensical bounds', () => {
+    expect(() => setup({ maxEntries: 0 })).toThrow(RangeError);
+    expect(() => setup({ failureThreshold: 0 })).toThrow(RangeError);
+  });
+});
