@@ -8,9 +8,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import middy from '@middy/core';
+import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { TooManyRequestsError, NotFoundError, type HttpError } from '#shared/errors/http-errors';
+import {
+  TooManyRequestsError,
+  NotFoundError,
+  PayloadTooLargeError,
+  type HttpError,
+} from '#shared/errors/http-errors';
 import { endpointList, throttles, type EndpointDefinition } from '#shared/http/endpoints';
+import { callerRequestId } from '#shared/middleware/http-handler';
 import { problemResponse } from '#shared/middleware/problem';
 import { repoRoot } from './paths.ts';
 import { TokenBucket } from './rate-limiter.ts';
@@ -185,8 +193,36 @@ function writeResult(response: ServerResponse, result: APIGatewayProxyResult): v
   response.end(result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body);
 }
 
-function refuse(response: ServerResponse, error: HttpError, requestId: string, instance: string): void {
-  writeResult(response, problemResponse(error, requestId, instance));
+interface Refusal {
+  error: HttpError | unknown;
+  requestId: string;
+  instance: string;
+}
+
+/**
+ * API Gateway's own answers (no such resource, throttled): problem bodies with the same
+ * security headers as the functions' responses (the deployed API sets them as gateway
+ * response headers).
+ */
+const gatewayResponse = middy<Refusal, APIGatewayProxyResult>(async (refusal: Refusal) =>
+  problemResponse(refusal.error, refusal.requestId, refusal.instance),
+).use(httpSecurityHeaders());
+
+/** The caller's `x-request-id` when it is sane (as the handler factory echoes it), else ours. */
+function refusalIdOf(request: IncomingMessage, requestId: string): string {
+  const given = request.headers['x-request-id'];
+  return callerRequestId(typeof given === 'string' ? given : undefined) ?? requestId;
+}
+
+async function refuse(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: unknown,
+  requestId: string,
+  instance: string,
+): Promise<void> {
+  const refusal = { error, requestId: refusalIdOf(request, requestId), instance };
+  writeResult(response, await gatewayResponse(refusal, {} as Context));
 }
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
@@ -206,20 +242,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         const error = new NotFoundError(
           candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
         );
-        refuse(response, error, requestId, url.pathname);
+        await refuse(request, response, error, requestId, url.pathname);
         return;
       }
       if (throttle) {
         const wait = Math.max(stageBucket.take(), found.route.bucket.take());
         if (wait > 0) {
-          refuse(response, new TooManyRequestsError(wait), requestId, url.pathname);
+          await refuse(request, response, new TooManyRequestsError(wait), requestId, url.pathname);
           return;
         }
       }
       const body = await readBody(request);
       if (body === undefined) {
-        response.writeHead(413, { 'Content-Type': 'application/json' });
-        response.end(JSON.stringify({ message: 'Request Too Long' }));
+        const error = new PayloadTooLargeError(`API Gateway accepts at most ${maxRequestBytes} bytes.`);
+        await refuse(request, response, error, requestId, url.pathname);
         return;
       }
       const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
@@ -227,10 +263,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         const handler = await loadHandler(found.route.endpoint.entry);
         writeResult(response, await handler(event, lambdaContext(found.route.endpoint, requestId)));
       } catch (error) {
-        // What API Gateway answers when the function itself fails.
+        // The function itself failed (API Gateway answers 502): a 500 problem with the id only.
         console.error(`handler ${found.route.endpoint.id} failed`, error);
-        response.writeHead(502, { 'Content-Type': 'application/json', 'x-request-id': requestId });
-        response.end(JSON.stringify({ message: 'Internal server error' }));
+        await refuse(request, response, error, requestId, url.pathname);
       }
     })();
   });

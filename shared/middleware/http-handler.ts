@@ -64,10 +64,14 @@ interface RequestState {
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
+/** The caller's `x-request-id` if it is sane enough to echo and log, else undefined. */
+export function callerRequestId(given: string | undefined): string | undefined {
+  return given !== undefined && requestIdPattern.test(given) ? given : undefined;
+}
+
 /** The caller's `x-request-id` when it is sane, else API Gateway's request id. */
 export function requestIdOf(event: APIGatewayProxyEvent): string {
-  const given = event.headers['x-request-id'];
-  return given !== undefined && requestIdPattern.test(given) ? given : event.requestContext.requestId;
+  return callerRequestId(event.headers['x-request-id']) ?? event.requestContext.requestId;
 }
 
 const requestState = new WeakMap<Context, RequestState>();
@@ -118,6 +122,25 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
     request.response = problemResponse(error, requestId, event.path);
   },
 });
+
+type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+/**
+ * Middy skips every `after` when a `before` answers early (an idempotent replay), so the
+ * headers every response must carry are added here from the same middlewares.
+ */
+function finishingEarlyResponses(middleware: HttpMiddleware, finishers: HttpMiddleware[]): HttpMiddleware {
+  return {
+    ...middleware,
+    before: async (request) => {
+      const early = (await middleware.before?.(request)) as APIGatewayProxyResult | undefined;
+      if (early === undefined) return undefined;
+      request.response = early;
+      for (const finisher of finishers) await finisher.after?.(request);
+      return request.response;
+    },
+  };
+}
 
 /** Authenticates and authorises from the endpoint table, then validates path, query, body. */
 function inputMiddleware(
@@ -178,17 +201,21 @@ export function httpHandler<E extends EndpointDefinition>(options: {
     };
   };
 
+  const securityHeaders = httpSecurityHeaders();
   const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(core)
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(httpSecurityHeaders())
+    .use(securityHeaders)
     .use(httpHeaderNormalizer({ canonical: false }));
   if (CORS_ALLOWED_ORIGINS.length > 0) {
     handler.use(httpCors({ origins: CORS_ALLOWED_ORIGINS }));
   }
-  handler.use(requestIdMiddleware()).use(inputMiddleware(endpoint));
-  if (options.idempotency !== undefined) handler.use(options.idempotency);
+  const requestIds = requestIdMiddleware();
+  handler.use(requestIds).use(inputMiddleware(endpoint));
+  if (options.idempotency !== undefined) {
+    handler.use(finishingEarlyResponses(options.idempotency, [requestIds, securityHeaders]));
+  }
   handler.use(errorMapper());
   return handler;
 }

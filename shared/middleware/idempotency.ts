@@ -29,7 +29,6 @@ import {
 } from '../errors/http-errors.ts';
 import { dynamoDbHttpError, RETRY_AFTER_SECONDS } from '../store/dynamodb-errors.ts';
 import { logger } from '../observability.ts';
-import { requestIdOf } from './http-handler.ts';
 
 /** How long a key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -87,7 +86,7 @@ export function idempotency(endpointId: string): HttpMiddleware {
       }
       // The middleware registers the Lambda context itself (for the in-progress expiry).
       const replayed = (await mapped(() => inner.before?.(request))) as APIGatewayProxyResult | undefined;
-      if (replayed !== undefined) return replay(replayed, request.event);
+      if (replayed !== undefined) return replay(replayed);
       owners.add(request.context);
       return undefined;
     },
@@ -124,14 +123,11 @@ async function mapped<T>(step: () => T | Promise<T>): Promise<T> {
 }
 
 /**
- * A stored response, as the first request got it. Middy's early return skips every later
- * `after`, so the correlation header the factory adds is added here.
+ * A stored response, as the first request got it, marked as a replay. The factory adds
+ * this request's id and the security headers (shared/middleware/http-handler.ts).
  */
-function replay(stored: APIGatewayProxyResult, event: APIGatewayProxyEvent): APIGatewayProxyResult {
-  return {
-    ...stored,
-    headers: { ...stored.headers, [REPLAYED_HEADER]: 'true', 'x-request-id': requestIdOf(event) },
-  };
+function replay(stored: APIGatewayProxyResult): APIGatewayProxyResult {
+  return { ...stored, headers: { ...stored.headers, [REPLAYED_HEADER]: 'true' } };
 }
 
 /**

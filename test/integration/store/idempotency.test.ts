@@ -125,6 +125,9 @@ describe('idempotent writes', () => {
     expect(repeat.headers?.ETag).toBe('"1"');
     expect(repeat.headers?.['Idempotent-Replayed']).toBe('true');
     expect(repeat.headers?.['x-request-id']).toBe('repeat-1');
+    // A replay ends Middy's chain early; the factory still adds the security headers.
+    expect(repeat.headers?.['X-Content-Type-Options']).toBe('nosniff');
+    expect(repeat.headers?.['Strict-Transport-Security']).toBe(first.headers?.['Strict-Transport-Security']);
     expect(runs).toBe(1);
     expect(await revisionCount(tenant)).toBe(1);
   });
