@@ -201,24 +201,47 @@ export class EndpointApi extends Construct {
   }
 
   /** Over a limit, callers get a problem body and `Retry-After` (API.md, Throttling). */
+  /**
+   * API Gateway's own answers (throttled, quota, no such resource) as problem bodies with the security headers the functions send, so no
+   * response of the API looks different from the contract.
+   */
   private addThrottleResponses(): void {
-    const problem = (title: string): string =>
-      `{"type":"about:blank","title":"${title}","status":429,"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
-    for (const [id, type, retryAfter, title] of [
-      ['Throttled', ResponseType.THROTTLED, '1', 'Too Many Requests'],
-      ['QuotaExceeded', ResponseType.QUOTA_EXCEEDED, '3600', 'Quota Exceeded'],
-    ] as const) {
+    const securityHeaders = {
+      'X-Content-Type-Options': "'nosniff'",
+      'Strict-Transport-Security': "'max-age=15552000; includeSubDomains'",
+      'X-Frame-Options': "'DENY'",
+      'Referrer-Policy': "'no-referrer'",
+      'Content-Type': "'application/problem+json'",
+    };
+    const problem = (slug: string, title: string, status: string): string =>
+      `{"type":"https://traffic-manager.dev/problems/${slug}","title":"${title}","status":${status},"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
+    const responses = [
+      ['Throttled', ResponseType.THROTTLED, '429', 'too-many-requests', 'Too Many Requests', '1'],
+      ['QuotaExceeded', ResponseType.QUOTA_EXCEEDED, '429', 'too-many-requests', 'Quota Exceeded', '3600'],
+      // An unknown path or method: API Gateway says 403 "Missing Authentication Token".
+      ['NoSuchResource', ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', 'not-found', 'Not Found', undefined],
+    ] as const;
+    for (const [id, type, statusCode, slug, title, retryAfter] of responses) {
       this.api.addGatewayResponse(id, {
         type,
-        statusCode: '429',
+        ...(statusCode === undefined ? {} : { statusCode }),
         responseHeaders: {
-          'Content-Type': "'application/problem+json'",
-          'Retry-After': `'${retryAfter}'`,
+          ...securityHeaders,
+          ...(retryAfter === undefined ? {} : { 'Retry-After': `'${retryAfter}'` }),
         },
-        templates: { 'application/json': problem(title) },
+        templates: { 'application/json': problem(slug, title, statusCode) },
       });
     }
+    // Anything else API Gateway refuses keeps its own body (its status is not available to
+    // a template) but gets the same headers.
+    for (const [id, type] of [
+      ['Default4xx', ResponseType.DEFAULT_4XX],
+      ['Default5xx', ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.api.addGatewayResponse(id, { type, responseHeaders: securityHeaders });
+    }
   }
+
 
   private acknowledgeNagFindings(): void {
     Validations.of(this.api).acknowledge(

@@ -237,6 +237,22 @@ describe('stateless stack, built from the endpoint table', () => {
     }
   });
 
+  it('gives every API Gateway refusal the security headers, and an unknown path a 404 problem', () => {
+    for (const type of ['THROTTLED', 'QUOTA_EXCEEDED', 'MISSING_AUTHENTICATION_TOKEN', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
+      dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseParameters: Match.objectLike({
+          'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+          'gatewayresponse.header.Strict-Transport-Security': Match.stringLikeRegexp('max-age='),
+        }),
+      });
+    }
+    dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+    });
+  });
+
   it('declares a usage plan per tier with its quota and throttle, bound to the stage and to an API key', () => {
     const template = dev.statelessTemplate;
     const tiers = Object.values(usagePlanTiers);
