@@ -37,7 +37,8 @@ const allScopes = 'routes:read routes:write resolve audit:read';
 const maxExamples = 25;
 /** Fixed so that a failing run can be reproduced with the same inputs. */
 const seed = 20_240_611;
-const requestTimeoutSeconds = 10;
+/** Handlers answer in milliseconds against the emulator; a request this slow is a finding. */
+const requestTimeoutSeconds = 5;
 /** The whole schemathesis run; past this it is stopped and the run fails. */
 const budgetMs = 170_000;
 
@@ -54,12 +55,21 @@ const checks = [
   'response_schema_conformance',
 ].join(',');
 
-interface SchemathesisRun {
-  exitCode: number;
-  timedOut: boolean;
-}
-
 let child: ChildProcess | undefined;
+/** Why schemathesis was stopped before it finished, if it was. */
+const stopReasons: string[] = [];
+
+/**
+ * Stops schemathesis early. SIGINT, as from a terminal, so that it still prints the failures
+ * it found and the request it was waiting on; SIGKILL if it does not exit soon after.
+ */
+function stopSchemathesis(reason: string): void {
+  stopReasons.push(reason);
+  const running = child;
+  if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+  running.kill('SIGINT');
+  setTimeout(() => running.kill('SIGKILL'), 10_000).unref();
+}
 
 /** Whether the caller narrowed the run with schemathesis's own include/exclude options. */
 function filtered(extraArgs: readonly string[]): boolean {
@@ -75,7 +85,8 @@ function everyOperation(): string[] {
   return endpointList.flatMap((endpoint) => ['--include-operation-id', endpoint.id]);
 }
 
-function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly string[]): Promise<SchemathesisRun> {
+/** Runs schemathesis to the end (or until stopped); resolves with its exit code. */
+function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly string[]): Promise<number> {
   const args = [
     '--config-file',
     configFile,
@@ -113,12 +124,7 @@ function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly s
       env: { ...process.env, FUZZ_TENANT: tenant },
     });
     child = started;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      started.kill('SIGTERM');
-      setTimeout(() => started.kill('SIGKILL'), 5_000).unref();
-    }, budgetMs);
+    const timer = setTimeout(() => stopSchemathesis(`timed out after ${budgetMs / 1000} s`), budgetMs);
     started.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -126,7 +132,7 @@ function runSchemathesis(schemaUrl: string, token: string, extraArgs: readonly s
     started.once('exit', (code, signal) => {
       clearTimeout(timer);
       child = undefined;
-      resolve({ exitCode: code ?? (signal === null ? 1 : 128), timedOut });
+      resolve(code ?? (signal === null ? 1 : 128));
     });
   });
 }
@@ -204,7 +210,7 @@ let stopping: Promise<void> | undefined;
 /** Stops what was started, newest first; safe to call from a signal and from `finally`. */
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    child?.kill('SIGTERM');
+    child?.kill('SIGKILL');
     for (const stop of stops.reverse()) {
       try {
         await stop();
@@ -216,15 +222,36 @@ function stopAll(): Promise<void> {
   return stopping;
 }
 
-let interruptedBy: NodeJS.Signals | undefined;
+/** Uncaught exceptions after which the run is stopped: each costs a request timeout. */
+const maxCrashes = 3;
+const crashes: unknown[] = [];
+
+/**
+ * The API runs in this process, so an exception that escapes a request (in the local API
+ * Gateway or a handler) would end the run without a summary and without stopping anything.
+ * It is a finding instead: printed, and the run fails. The request it broke is never
+ * answered; schemathesis reports it, with its input, when it times out. After a few such
+ * exceptions the run is stopped rather than spending its budget on timeouts.
+ */
+process.on('uncaughtException', (error) => {
+  crashes.push(error);
+  if (crashes.length === 1) {
+    console.error('fuzz: an exception escaped a request and would have crashed the API process:', error);
+  } else {
+    console.error(`fuzz: another exception escaped a request: ${String(error)}`);
+  }
+  if (crashes.length === maxCrashes) stopSchemathesis(`stopped after ${maxCrashes} uncaught exceptions in the API`);
+});
 
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ] as const) {
   process.once(signal, () => {
-    interruptedBy = signal;
-    void stopAll().then(() => process.exit(code));
+    process.exitCode = code;
+    // While schemathesis runs, stopping it lets main print the summary and stop the rest.
+    if (child === undefined) void stopAll().then(() => process.exit(code));
+    else stopSchemathesis(`interrupted by ${signal}`);
   });
 }
 
@@ -247,7 +274,7 @@ async function main(extraArgs: readonly string[]): Promise<number> {
 
     console.log(`fuzz: schemathesis against ${server.url}/openapi.json as tenant ${tenant} (${allScopes})`);
     const startedAt = Date.now();
-    const run = await runSchemathesis(`${server.url}/openapi.json`, token, extraArgs);
+    const exitCode = await runSchemathesis(`${server.url}/openapi.json`, token, extraArgs);
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
 
     const tally = await tallyCases();
@@ -260,14 +287,16 @@ async function main(extraArgs: readonly string[]): Promise<number> {
     const untested = endpointList.map((endpoint) => endpoint.id).filter((id) => !tally?.operations.has(id));
     const incomplete = !filtered(extraArgs) && untested.length > 0;
     const failures = [
-      ...(interruptedBy === undefined ? [] : [`interrupted by ${interruptedBy}`]),
-      ...(run.timedOut ? [`timed out after ${budgetMs / 1000} s`] : []),
-      ...(run.exitCode !== 0 ? [`schemathesis exited ${run.exitCode}`] : []),
+      ...stopReasons,
+      ...(crashes.length === 0 ? [] : [`${crashes.length} uncaught exception(s) in the API process`]),
+      ...(exitCode === 0 ? [] : [`schemathesis exited ${exitCode}`]),
       ...(incomplete ? [`not fuzzed: ${untested.join(', ')}`] : []),
     ];
     const verdict =
       failures.length === 0 ? 'passed' : `FAILED (${failures.join('; ')}; reports in ${path.relative(repoRoot, reportDir)}/)`;
-    console.log(`fuzz: ${verdict} in ${seconds} s, seed ${seed}, ${maxExamples} examples per operation and phase`);
+    const settings = `seed ${seed}, ${maxExamples} examples per operation and phase`;
+    const overrides = extraArgs.length === 0 ? '' : `, then: ${extraArgs.join(' ')}`;
+    console.log(`fuzz: ${verdict} in ${seconds} s (${settings}${overrides})`);
     return failures.length === 0 ? 0 : 1;
   } catch (error) {
     console.error('fuzz: could not run', error);
@@ -277,4 +306,6 @@ async function main(extraArgs: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const result = await main(process.argv.slice(2));
+// A signal has set its own exit code already.
+process.exitCode ??= result;
