@@ -26,7 +26,6 @@ import { startEmulator } from '#local/emulator';
 import { localFunctionEnvironment } from '#local/environment';
 import { localDir, repoRoot } from '#local/paths';
 import { provision } from '#local/provision';
-import { startLocalServer } from '#local/server';
 import { mintLocalToken } from '#local/token';
 import { endpointList } from '#shared/http/endpoints';
 
@@ -260,9 +259,11 @@ async function main(extraArgs: readonly string[]): Promise<number> {
     const emulator = await startEmulator();
     stops.push(() => emulator.stop());
     await provision({ endpoint: emulator.endpoint, ...localNames });
-    // The functions read their configuration when they are first imported, so it is in place
-    // before the server loads any handler. Logs at ERROR only: an unexpected error still shows.
+    // The functions and the shared modules read their configuration when first imported (the
+    // Powertools logger and metrics among them, which local/server.ts imports), so it is in
+    // place before the server module loads. Logs at ERROR only: an unexpected error still shows.
     Object.assign(process.env, localFunctionEnvironment(emulator.endpoint), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    const { startLocalServer } = await import('#local/server');
     // No throttling: the fuzzer sends requests as fast as it can, and with API Gateway's
     // limits most of them would be answered 429 instead of reaching the handlers.
     const server = await startLocalServer({ port: 0, throttle: false });
