@@ -13,9 +13,10 @@
  * Without include/exclude options every operation of the endpoint table must be fuzzed, or
  * the run fails.
  *
- * Prints the number of cases and a summary line; exits non-zero when schemathesis reports a
- * failure or an error, or when it overruns its time budget. Reports (JUnit, NDJSON) are left
- * in .local/fuzz/ for a failed run to be read.
+ * Prints the cases and response statuses per operation, the total case count and a summary
+ * line. Exits non-zero when schemathesis reports a failure or an error, when an exception
+ * escapes a request in the API, when an operation was not fuzzed, or when the run overruns
+ * its time budget (170 s). Reports (JUnit, NDJSON) are left in .local/fuzz/ to be read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
