@@ -91,8 +91,19 @@ const ResolutionSchema = zod
   .meta({ id: 'Resolution' }) satisfies zod.ZodType<Resolution>;
 /** `?key=` for stickiness, `?version=` to pin; nothing else. */
 const ResolveQuerySchema = zod.strictObject({
-  key: zod.string().min(1).max(256).optional(),
-  version: VersionNameSchema.optional(),
+  key: zod
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({
+      description:
+        'Caller key for stickiness: bucket = FNV-1a 32 of the UTF-8 bytes of `tenant/service/env:key`, mod 10000, ' +
+        'mapped onto the cumulative weights of the active versions with weight > 0, sorted by name (see shared/domain/resolve.ts).',
+    }),
+  version: VersionNameSchema.optional().meta({
+    description: 'Pin a version: resolved if active or draining, 404 if disabled or absent.',
+  }),
 });
 
 const routePath = '/v1/tenants/{tenant}/routes/{service}/{env}';
