@@ -18,6 +18,7 @@ const loader = path.join(import.meta.dirname, 'load-bundle.mjs');
 export interface LoadSample {
   importMs: number;
   sinceStartMs: number;
+  cpuMs: number;
   heapUsed: number;
   rss: number;
 }

@@ -10,10 +10,14 @@ if (typeof handler !== 'function') {
   process.exit(1);
 }
 const memory = process.memoryUsage();
+const cpu = process.cpuUsage();
 console.log(
   JSON.stringify({
     importMs: Number(imported - started) / 1e6,
     sinceStartMs: process.uptime() * 1000,
+    // CPU time of the whole process so far (all threads), less sensitive than wall time
+    // to waiting for a core on a busy machine.
+    cpuMs: (cpu.user + cpu.system) / 1000,
     heapUsed: memory.heapUsed,
     rss: memory.rss,
   }),

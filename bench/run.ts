@@ -11,21 +11,21 @@
  *    a bare async function returning the same response.
  *
  * Prints Markdown and writes it to bench/RESULTS.md. Knobs: BENCH_ROUNDS (cold loads per
- * variant, default 20), BENCH_HOT_CALLS (calls per function, default 20000).
+ * variant, default 30), BENCH_HOT_CALLS (calls per function, default 20000).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { baselineId, buildVariants, repeatId, type BuiltBundle } from './bundles.ts';
+import { baselineId, buildVariants, type BuiltBundle } from './bundles.ts';
 import { measureColdLoads, type LoadSample, type LoadTarget } from './cold-load.ts';
 import { handlerEnvironment } from './environment.ts';
 import type { HotPathRequest, HotPathSamples } from './hot-path.ts';
-import { deltaPercent, formatDelta, markdownTable, mean, median, quantile } from './stats.ts';
+import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, quantile } from './stats.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bench');
-const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 30);
 const hotCalls = Number(process.env.BENCH_HOT_CALLS ?? 20_000);
 
 const handlers = [
@@ -33,13 +33,15 @@ const handlers = [
   { name: 'get-live', entry: 'functions/health/get-live.ts', note: 'light: the handler factory only' },
 ] as const;
 
-/** A load-time difference counts only above this, or twice the A/A difference if larger. */
+/** A load-time difference counts when the medians differ by this much and the rank test agrees. */
 const minimumLoadEffect = 3;
+const significance = 0.01;
 /** A deployed-size difference counts above this. */
 const minimumSizeEffect = 1;
 /** A heap difference counts above this (the A/A heap difference is usually well under 1%). */
 const minimumHeapEffect = 2;
 
+const formatP = (p: number): string => (p < 0.001 ? '<0.001' : p.toFixed(3));
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value: number): string => value.toFixed(1);
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
@@ -58,10 +60,13 @@ function machineNote(): string {
 }
 
 interface LoadSummary {
+  imports: number[];
   importMs: number;
   importP25: number;
   importP75: number;
   sinceStartMs: number;
+  cpu: number[];
+  cpuMs: number;
   heapUsed: number;
   rss: number;
 }
@@ -69,10 +74,13 @@ interface LoadSummary {
 function summarise(samples: readonly LoadSample[]): LoadSummary {
   const imports = samples.map((sample) => sample.importMs);
   return {
+    imports,
     importMs: median(imports),
     importP25: quantile(imports, 0.25),
     importP75: quantile(imports, 0.75),
     sinceStartMs: median(samples.map((sample) => sample.sinceStartMs)),
+    cpu: samples.map((sample) => sample.cpuMs),
+    cpuMs: median(samples.map((sample) => sample.cpuMs)),
     heapUsed: median(samples.map((sample) => sample.heapUsed)),
     rss: median(samples.map((sample) => sample.rss)),
   };
@@ -101,7 +109,10 @@ function bundleTable(result: HandlerResult): string {
       `${kib(bundle.assetGzipBytes)}${delta(bundle.assetGzipBytes, baseBundle.assetGzipBytes)}`,
       `${ms(load.importMs)}${delta(load.importMs, base.importMs)}`,
       `${ms(load.importP25)}–${ms(load.importP75)}`,
+      isBase ? '' : formatP(mannWhitneyP(load.imports, base.imports)),
       `${ms(load.sinceStartMs)}${delta(load.sinceStartMs, base.sinceStartMs)}`,
+      `${ms(load.cpuMs)}${delta(load.cpuMs, base.cpuMs)}`,
+      isBase ? '' : formatP(mannWhitneyP(load.cpu, base.cpu)),
       `${mib(load.heapUsed)}${delta(load.heapUsed, base.heapUsed)}`,
     ];
   });
@@ -113,7 +124,10 @@ function bundleTable(result: HandlerResult): string {
       'asset gzip (JS+map)',
       'import ms (median)',
       'import p25–p75',
+      'p (import vs a)',
       'process start→imported ms',
+      'CPU ms to imported',
+      'p (CPU vs a)',
       'heap after import',
     ],
     rows,
@@ -126,13 +140,13 @@ type Verdict = 'confirmed' | 'trade-off' | 'no measurable effect' | 'not confirm
 function conclusion(result: HandlerResult, bundle: BuiltBundle): { verdict: Verdict; text: string } {
   const baseBundle = result.bundles.find((candidate) => candidate.variant.id === baselineId);
   const base = result.loads.get(baselineId);
-  const repeat = result.loads.get(repeatId);
   const load = result.loads.get(bundle.variant.id);
-  if (baseBundle === undefined || base === undefined || repeat === undefined || load === undefined) {
+  if (baseBundle === undefined || base === undefined || load === undefined) {
     throw new Error('missing results');
   }
-  const noise = Math.abs(deltaPercent(repeat.importMs, base.importMs));
-  const loadThreshold = Math.max(minimumLoadEffect, 2 * noise);
+  const p = mannWhitneyP(load.imports, base.imports);
+  const cpuP = mannWhitneyP(load.cpu, base.cpu);
+  const cpuDelta = deltaPercent(load.cpuMs, base.cpuMs);
   const sizeDelta = deltaPercent(bundle.assetGzipBytes, baseBundle.assetGzipBytes);
   const loadDelta = deltaPercent(load.importMs, base.importMs);
   const heapDelta = deltaPercent(load.heapUsed, base.heapUsed);
@@ -146,13 +160,15 @@ function conclusion(result: HandlerResult, bundle: BuiltBundle): { verdict: Verd
   } else {
     parts.push(`deployed asset about the same (${formatDelta(sizeDelta)})`);
   }
-  if (Math.abs(loadDelta) >= loadThreshold) {
-    if (loadDelta > 0) forChoice += 1;
-    else against += 1;
-    parts.push(`import ${formatDelta(loadDelta)} (${ms(load.importMs)} vs ${ms(base.importMs)} ms)`);
-  } else {
-    parts.push(`import within noise (${formatDelta(loadDelta)}, threshold ±${loadThreshold.toFixed(1)}%)`);
-  }
+  const wallEffect = Math.abs(loadDelta) >= minimumLoadEffect && p < significance ? Math.sign(loadDelta) : 0;
+  const cpuEffect = Math.abs(cpuDelta) >= minimumLoadEffect && cpuP < significance ? Math.sign(cpuDelta) : 0;
+  // Either clock may show it (wall time is the noisier one); if they disagree, nothing counts.
+  const loadEffect = wallEffect === -cpuEffect && wallEffect !== 0 ? 0 : wallEffect || cpuEffect;
+  if (loadEffect > 0) forChoice += 1;
+  if (loadEffect < 0) against += 1;
+  const wallText = `import ${formatDelta(loadDelta)} (${ms(load.importMs)} vs ${ms(base.importMs)} ms, p ${formatP(p)}${wallEffect === 0 ? ', within noise' : ''})`;
+  const cpuText = `CPU ${formatDelta(cpuDelta)} (p ${formatP(cpuP)}${cpuEffect === 0 ? ', within noise' : ''})`;
+  parts.push(`${wallText}, ${cpuText}`);
   if (Math.abs(heapDelta) >= minimumHeapEffect) {
     if (heapDelta > 0) forChoice += 1;
     else against += 1;
@@ -280,12 +296,12 @@ async function main(): Promise<void> {
     '',
     '## 1. Bundle options',
     '',
-    `Each handler bundled with the production esbuild options of \`ServiceFunction\` (a) and with one option changed at a time. Load figures: median over ${rounds} fresh \`node\` processes per variant (after one discarded warm-up round), variants interleaved in a new random order each round, each process importing the bundle with the handler's environment (AWS_REGION, TABLE_NAME, EVENT_BUS_NAME, a dummy AUTH_PUBLIC_JWK, AUTH_ISSUER, AUTH_AUDIENCE, tracing off, metrics disabled) and \`NODE_OPTIONS=--enable-source-maps\` as in Lambda (except g). "import ms" is \`process.hrtime\` around \`import()\`; "process start→imported" adds Node's own start-up (\`process.uptime()\`); heap is \`process.memoryUsage().heapUsed\` after import. Deltas are against (a); a2 loads (a) again, so its delta is this run's noise. "asset gzip" is gzip(JS) + gzip(map), a proxy for the deployment zip.`,
+    `Each handler bundled with the production esbuild options of \`ServiceFunction\` (a) and with one option changed at a time. Load figures: median over ${rounds} fresh \`node\` processes per variant (after one discarded warm-up round), variants interleaved in a new random order each round, each process importing the bundle with the handler's environment (AWS_REGION, TABLE_NAME, EVENT_BUS_NAME, a dummy AUTH_PUBLIC_JWK, AUTH_ISSUER, AUTH_AUDIENCE, tracing off, metrics disabled) and \`NODE_OPTIONS=--enable-source-maps\` as in Lambda (except g). "import ms" is \`process.hrtime\` around \`import()\`; "process start→imported" adds Node's own start-up (\`process.uptime()\`); "CPU ms" is the process's CPU time (user + system, all threads, \`process.cpuUsage()\`) from its start to the end of the import, which waiting for a busy core does not inflate; heap is \`process.memoryUsage().heapUsed\` after import. Deltas are against (a); a2 loads (a) again, so its delta and p show this run's noise. "p" is a two-sided Mann–Whitney U test of the import times against (a): the chance of a difference at least this large between two samples of the same bundle. "asset gzip" is gzip(JS) + gzip(map), a proxy for the deployment zip.`,
     '',
     ...results.flatMap((result) => [`### ${result.name} (${result.note})`, '', bundleTable(result), '']),
     '### Conclusions',
     '',
-    `A size difference counts from ${minimumSizeEffect}% of the deployed asset; a load difference from ${minimumLoadEffect}% or twice the A/A difference, whichever is larger; a heap difference from ${minimumHeapEffect}%. "confirmed": undoing the production choice makes the asset bigger, the import slower or the heap larger, and nothing better; "trade-off": some better, some worse; "not confirmed": only better without it.`,
+    `A size difference counts from ${minimumSizeEffect}% of the deployed asset; a load difference when the medians of the import time or of the CPU time differ by ${minimumLoadEffect}% or more with p < ${significance} (and the two do not point opposite ways); a heap difference from ${minimumHeapEffect}%. "confirmed": undoing the production choice makes the asset bigger, the import slower or the heap larger, and nothing better; "trade-off": some better, some worse; "not confirmed": only better without it.`,
     '',
     conclusions(results),
     '',

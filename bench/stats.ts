@@ -51,3 +51,44 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const rule = `|${widths.map((width, column) => (column === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
+
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 for erf, error under 1.5e-7). */
+function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/**
+ * Two-sided Mann–Whitney U test (normal approximation with tie and continuity corrections):
+ * the probability of samples this far apart if both came from the same distribution. Makes
+ * no normality assumption, so a few processes slowed by a neighbour do not decide it.
+ */
+export function mannWhitneyP(first: readonly number[], second: readonly number[]): number {
+  const n1 = first.length;
+  const n2 = second.length;
+  const n = n1 + n2;
+  if (n1 === 0 || n2 === 0) return 1;
+  const all = [...first.map((value) => ({ value, group: 1 })), ...second.map((value) => ({ value, group: 2 }))].sort(
+    (a, b) => a.value - b.value,
+  );
+  let rankSumFirst = 0;
+  let tieTerm = 0;
+  for (let start = 0; start < n; ) {
+    let end = start;
+    while (end + 1 < n && all[end + 1]?.value === all[start]?.value) end += 1;
+    const ties = end - start + 1;
+    const averageRank = (start + end) / 2 + 1;
+    for (let index = start; index <= end; index += 1) if (all[index]?.group === 1) rankSumFirst += averageRank;
+    tieTerm += ties ** 3 - ties;
+    start = end + 1;
+  }
+  const u = rankSumFirst - (n1 * (n1 + 1)) / 2;
+  const expected = (n1 * n2) / 2;
+  const sigma = Math.sqrt(((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
+  if (sigma === 0) return 1;
+  const z = (Math.abs(u - expected) - 0.5) / sigma;
+  return Math.min(1, 2 * (1 - normalCdf(Math.max(0, z))));
+}
