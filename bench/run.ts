@@ -13,7 +13,7 @@
  * Prints Markdown and writes it to bench/RESULTS.md. Knobs: BENCH_ROUNDS (cold loads per
  * variant, default 30), BENCH_HOT_CALLS (calls per function, default 20000).
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,17 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
+/** The commit measured, and whether the bundled sources had uncommitted changes. */
+function sourceVersion(): string {
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'functions', 'shared', 'infra/constructs') !== '';
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' plus uncommitted changes in functions/, shared/ or infra/constructs/' : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
 function machineNote(): string {
   const cpus = os.cpus();
   const load = os.loadavg().map((value) => value.toFixed(2)).join(' / ');
@@ -56,6 +67,7 @@ function machineNote(): string {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()} (${os.arch()}); load average at start ${load} (1/5/15 min). Shared and noisy: compare rows within this run, not with other runs or with Lambda's arm64.`,
     `- Node ${process.version} (${process.execPath}), esbuild options as in infra/constructs/service-function.ts.`,
+    `- Code: ${sourceVersion()}.`,
   ].join('\n');
 }
 
