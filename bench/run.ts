@@ -11,7 +11,7 @@
  *    a bare async function returning the same response.
  *
  * Prints Markdown and writes it to bench/RESULTS.md. Knobs: BENCH_ROUNDS (cold loads per
- * variant, default 30), BENCH_HOT_CALLS (calls per function, default 20000).
+ * variant, default 24), BENCH_HOT_CALLS (calls per function, default 20000).
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, q
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bench');
-const rounds = Number(process.env.BENCH_ROUNDS ?? 30);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 24);
 const hotCalls = Number(process.env.BENCH_HOT_CALLS ?? 20_000);
 
 const handlers = [
