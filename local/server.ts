@@ -86,36 +86,38 @@ export function toProxyEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps, not object literals: a header or parameter named `constructor` or `__proto__`
+  // must stay data and never reach the prototype.
+  const headers = new Map<string, string>();
+  const multiValueHeaders = new Map<string, string[]>();
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i] ?? '';
     const value = request.rawHeaders[i + 1] ?? '';
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    headers.set(name, value);
+    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
   }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
+  const query = new Map<string, string>();
+  const multiValueQuery = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiValueQuery[name] ??= []).push(value);
+    query.set(name, value);
+    multiValueQuery.set(name, [...(multiValueQuery.get(name) ?? []), value]);
   }
-  const pathParameters: Record<string, string> = {};
+  const pathParameters = new Map<string, string>();
   route.names.forEach((name, index) => {
-    pathParameters[name] = decodeURIComponent(pathValues[index] ?? '');
+    pathParameters.set(name, decodePathValue(pathValues[index] ?? ''));
   });
   const now = new Date();
   const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
-  const hasQuery = Object.keys(query).length > 0;
+  const hasQuery = query.size > 0;
   return {
     resource: route.endpoint.path,
     path: url.pathname,
     httpMethod: route.endpoint.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
-    pathParameters: route.names.length > 0 ? pathParameters : null,
+    headers: Object.fromEntries(headers),
+    multiValueHeaders: Object.fromEntries(multiValueHeaders),
+    queryStringParameters: hasQuery ? Object.fromEntries(query) : null,
+    multiValueQueryStringParameters: hasQuery ? Object.fromEntries(multiValueQuery) : null,
+    pathParameters: route.names.length > 0 ? Object.fromEntries(pathParameters) : null,
     stageVariables: null,
     body: body.length > 0 ? body.toString('utf8') : null,
     isBase64Encoded: false,
@@ -150,6 +152,15 @@ export function toProxyEvent(
       },
     },
   };
+}
+
+/** API Gateway passes path parameters decoded; a malformed escape stays as it was sent. */
+function decodePathValue(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
@@ -231,44 +242,46 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const stageBucket = new TokenBucket(throttles.stage);
 
   const server = createServer((request, response) => {
-    void (async () => {
-      const requestId = randomUUID();
-      const url = new URL(request.url ?? '/', 'http://localhost');
-      const candidates = routes
-        .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
-        .filter((candidate) => candidate.match !== null);
-      const found = candidates.find((candidate) => candidate.route.endpoint.method === request.method);
-      if (found?.match == null) {
-        const error = new NotFoundError(
-          candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
-        );
-        await refuse(request, response, error, requestId, url.pathname);
-        return;
-      }
-      if (throttle) {
-        const wait = Math.max(stageBucket.take(), found.route.bucket.take());
-        if (wait > 0) {
-          await refuse(request, response, new TooManyRequestsError(wait), requestId, url.pathname);
-          return;
-        }
-      }
-      const body = await readBody(request);
-      if (body === undefined) {
-        const error = new PayloadTooLargeError(`API Gateway accepts at most ${maxRequestBytes} bytes.`);
-        await refuse(request, response, error, requestId, url.pathname);
-        return;
-      }
-      const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
-      try {
-        const handler = await loadHandler(found.route.endpoint.entry);
-        writeResult(response, await handler(event, lambdaContext(found.route.endpoint, requestId)));
-      } catch (error) {
-        // The function itself failed (API Gateway answers 502): a 500 problem with the id only.
-        console.error(`handler ${found.route.endpoint.id} failed`, error);
-        await refuse(request, response, error, requestId, url.pathname);
-      }
-    })();
+    const requestId = randomUUID();
+    handle(request, response, requestId).catch(async (error: unknown) => {
+      // A function that throws (API Gateway answers 502), or the gateway itself failing:
+      // a 500 problem with only the request id, and the server keeps serving.
+      console.error('local API request failed', error);
+      if (!response.headersSent) await refuse(request, response, error, requestId, request.url ?? '/');
+      else response.destroy();
+    });
   });
+
+  async function handle(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const candidates = routes
+      .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+      .filter((candidate) => candidate.match !== null);
+    const found = candidates.find((candidate) => candidate.route.endpoint.method === request.method);
+    if (found?.match == null) {
+      const error = new NotFoundError(
+        candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
+      );
+      await refuse(request, response, error, requestId, url.pathname);
+      return;
+    }
+    if (throttle) {
+      const wait = Math.max(stageBucket.take(), found.route.bucket.take());
+      if (wait > 0) {
+        await refuse(request, response, new TooManyRequestsError(wait), requestId, url.pathname);
+        return;
+      }
+    }
+    const body = await readBody(request);
+    if (body === undefined) {
+      const error = new PayloadTooLargeError(`API Gateway accepts at most ${maxRequestBytes} bytes.`);
+      await refuse(request, response, error, requestId, url.pathname);
+      return;
+    }
+    const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
+    const handler = await loadHandler(found.route.endpoint.entry);
+    writeResult(response, await handler(event, lambdaContext(found.route.endpoint, requestId)));
+  }
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {

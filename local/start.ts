@@ -10,7 +10,6 @@ import { startEmulator } from './emulator.ts';
 import { localFunctionEnvironment } from './environment.ts';
 import { localDir as defaultLocalDir } from './paths.ts';
 import { provision } from './provision.ts';
-import { startLocalServer } from './server.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 /** Where outputs.json goes; tests point it elsewhere so they never touch a developer's. */
@@ -34,6 +33,8 @@ async function main(): Promise<void> {
     const resources = await provision({ endpoint: emulator.endpoint, ...localNames });
     // The functions read their configuration at import, so it is set before any handler loads.
     Object.assign(process.env, localFunctionEnvironment(emulator.endpoint));
+    // Imported only now: the shared modules build Powertools and clients at import.
+    const { startLocalServer } = await import('./server.ts');
     const server = await startLocalServer({ port });
     started.push(() => server.close());
 

@@ -7,6 +7,9 @@ import { z } from 'zod';
 export const MAX_VERSIONS = 50;
 export const MAX_RULES = 50;
 export const MAX_WEIGHT = 10_000;
+/** Revisions are stored zero-padded to 10 digits so that they sort as strings. */
+export const MAX_REVISION = 9_999_999_999;
+export const RevisionNumberSchema = z.int().min(1).max(MAX_REVISION);
 
 export const SlugSchema = z
   .string()
@@ -89,7 +92,7 @@ export const PatchVersionBodySchema = z
   .meta({ id: 'PatchVersionBody' });
 
 export const RollbackBodySchema = z
-  .strictObject({ revision: z.int().min(1) })
+  .strictObject({ revision: RevisionNumberSchema })
   .meta({ id: 'RollbackBody' });
 
 export const ChangeKindSchema = z.enum([

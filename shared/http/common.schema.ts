@@ -1,6 +1,6 @@
 /** Payloads shared by every endpoint: problem bodies, path parameters, pagination. */
 import { z } from 'zod';
-import { SlugSchema, VersionNameSchema } from '../domain/route.schema.ts';
+import { MAX_REVISION, SlugSchema, VersionNameSchema } from '../domain/route.schema.ts';
 
 export const ProblemSchema = z
   .object({
@@ -22,7 +22,7 @@ export const RouteParamsSchema = z.strictObject({
 });
 export const VersionParamsSchema = RouteParamsSchema.extend({ version: VersionNameSchema });
 export const RevisionParamsSchema = RouteParamsSchema.extend({
-  revision: z.coerce.number().int().min(1),
+  revision: z.coerce.number().int().min(1).max(MAX_REVISION),
 });
 
 export const PageQuerySchema = z.strictObject({

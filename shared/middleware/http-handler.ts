@@ -113,6 +113,14 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
         reason: error.message,
         cause: error.cause instanceof Error ? error.cause.message : error.cause,
       });
+    } else if (error instanceof HttpError) {
+      // A 5xx we chose (a dependency down, nothing to route to): an operational state.
+      metrics.addMetric('ServerError', 'Count', 1);
+      logger.warn('request not served', {
+        status: error.status,
+        reason: error.message,
+        cause: error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : error.cause,
+      });
     } else {
       if (error instanceof Error) logger.error('request failed', error);
       else logger.error('request failed', { error: String(error) });

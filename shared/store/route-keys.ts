@@ -9,6 +9,7 @@
  *
  * Slugs cannot contain `#`, so no key of one route is a prefix of another's.
  */
+import { MAX_REVISION } from '../domain/route.schema.ts';
 
 /** Names one route. */
 export interface RouteKey {
@@ -29,9 +30,9 @@ export const attr = {
   gsi1sk: 'GSI1SK',
 } as const;
 
-/** Revisions sort as strings, so they are zero-padded to 10 digits (up to 9,999,999,999). */
+/** Revisions sort as strings, so they are zero-padded to 10 digits (up to MAX_REVISION). */
 export function padRevision(revision: number): string {
-  if (!Number.isSafeInteger(revision) || revision < 0 || revision > 9_999_999_999) {
+  if (!Number.isSafeInteger(revision) || revision < 0 || revision > MAX_REVISION) {
     throw new RangeError(`Revision out of range: ${revision}`);
   }
   return String(revision).padStart(10, '0');

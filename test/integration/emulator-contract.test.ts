@@ -38,7 +38,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { localNames } from '#infra/resources';
+import { execFileSync } from 'node:child_process';
 import { createTableInput } from '#local/provision';
+import { repoRoot, venvPython } from '#local/paths';
 import { testDynamoDb, testEventBridge, testSqs, testStreams, uniqueName } from '#test/support/aws';
 
 let dynamodb: DynamoDBClient;
@@ -102,6 +104,29 @@ describe('our launcher (serialised requests)', () => {
     );
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(39);
+  });
+
+  // moto is usually quick enough that the race above rarely shows without the lock, so
+  // the lock itself is checked too: requests into a slow app never overlap.
+  it('never lets two requests into the wrapped app at once', () => {
+    const probe = [
+      'import sys, threading, time',
+      'sys.path.insert(0, "emulator")',
+      'from launcher import SerialisedApp',
+      'inside = 0; most = 0; guard = threading.Lock()',
+      'def slow_app(environ, start_response):',
+      '    global inside, most',
+      '    with guard: inside += 1; most = max(most, inside)',
+      '    time.sleep(0.01)',
+      '    with guard: inside -= 1',
+      '    start_response("200 OK", []); return [b"ok"]',
+      'app = SerialisedApp(slow_app)',
+      'threads = [threading.Thread(target=app, args=({}, lambda *a: None)) for _ in range(20)]',
+      '[t.start() for t in threads]; [t.join() for t in threads]',
+      'print(most)',
+    ].join('\n');
+    const most = execFileSync(venvPython, ['-c', probe], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    expect(most).toBe('1');
   });
 });
 

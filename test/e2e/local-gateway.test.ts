@@ -1,0 +1,49 @@
+/**
+ * The local API Gateway itself: hostile names in headers and query strings stay data, a
+ * malformed path escape is answered, and the server keeps serving afterwards.
+ */
+import type { LocalServer } from '#local/server';
+import { mintLocalToken } from '#local/token';
+import { startTestApi } from '#test/support/local-stack';
+
+let server: LocalServer;
+
+beforeAll(async () => {
+  server = await startTestApi({ throttle: false });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('the local API gateway', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'answers a query parameter named %s and keeps serving',
+    async (name) => {
+      const response = await fetch(`${server.url}/health/live?${name}=1&${name}=2`);
+      expect(response.status).toBe(200);
+      expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    },
+  );
+
+  it.each(['constructor', 'valueOf', '__proto__'])('answers a header named %s', async (name) => {
+    const response = await fetch(`${server.url}/health/live`, { headers: { [name]: 'x' } });
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses an unknown query parameter named constructor with 400 naming it', async () => {
+    const token = await mintLocalToken({ tenant: 'gateway-probe', scope: 'routes:read' });
+    const response = await fetch(`${server.url}/v1/tenants/gateway-probe/routes?constructor=1`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const problem = (await response.json()) as { errors: { path: string; message: string }[] };
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(problem.errors)).toContain('constructor');
+  });
+
+  it('answers a malformed percent-escape in a path parameter', async () => {
+    const response = await fetch(`${server.url}/v1/tenants/%E0%A4%A/routes`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+  });
+});
