@@ -4,6 +4,7 @@
  * caller only the request id, throttling beyond the retries is a 503 with Retry-After, and
  * neither writes anything.
  */
+import { jest } from '@jest/globals';
 import {
   DynamoDBServiceException,
   ProvisionedThroughputExceededException,
@@ -12,6 +13,8 @@ import {
 import { dynamoDbClient } from '#shared/clients/dynamodb';
 import { injectFault } from '#test/support/fault-injection';
 import { expectProblem, registry, twoVersionBody, uniqueTenant, version } from './registry-client.ts';
+
+jest.setTimeout(60_000);
 
 const awsMessage = 'Requested resource not found: Table: traffic-manager arn:aws:dynamodb:us-east-1:123456789012';
 

@@ -16,7 +16,7 @@ import {
   type Response,
 } from './registry-client.ts';
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 type Write = (api: Registry, headers: Record<string, string>) => Promise<Response<unknown>>;
 

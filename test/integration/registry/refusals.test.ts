@@ -61,7 +61,7 @@ async function expectNothingWritten(before: Before): Promise<void> {
   expect(await auditCount(before.api)).toBe(before.audit);
 }
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 type Request = (api: Registry, tenant: string) => Promise<Response<unknown>>;
 
