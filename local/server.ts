@@ -241,7 +241,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(throttles.stage);
 
-  const server = createServer((request, response) => {
+  // Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB
+  // so that an oversized query reaches validation and gets a problem body.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (request, response) => {
     const requestId = randomUUID();
     handle(request, response, requestId).catch(async (error: unknown) => {
       // A function that throws (API Gateway answers 502), or the gateway itself failing:

@@ -34,7 +34,7 @@ import { endpointList } from '#shared/http/endpoints';
 const tenant = 'fuzz-tenant';
 const allScopes = 'routes:read routes:write resolve audit:read';
 /** Cases per operation and phase: enough to find the usual holes, small enough for `npm test`. */
-const maxExamples = 25;
+const maxExamples = 100;
 /** Fixed so that a failing run can be reproduced with the same inputs. */
 const seed = 20_240_611;
 /** Handlers answer in milliseconds against the emulator; a request this slow is a finding. */
