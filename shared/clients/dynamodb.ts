@@ -9,5 +9,7 @@ export const tableName = parseEnv(tableEnv).TABLE_NAME;
 
 export const dynamoDbClient = tracer.captureAWSv3Client(new DynamoDBClient(awsClientConfig));
 export const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
-  marshallOptions: { removeUndefinedValues: true },
+  // Maps whose keys are caller-chosen names (versions) may hold `constructor`: without
+  // convertClassInstanceToMap the marshaller mistakes such a map for a class instance.
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
 });

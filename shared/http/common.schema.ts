@@ -21,12 +21,18 @@ export const RouteParamsSchema = z.strictObject({
   env: SlugSchema,
 });
 export const VersionParamsSchema = RouteParamsSchema.extend({ version: VersionNameSchema });
-export const RevisionParamsSchema = RouteParamsSchema.extend({
-  revision: z.coerce.number().int().min(1).max(MAX_REVISION),
-});
+/** A whole number written in decimal digits only (no `0x1`, `1e0`, ` 1`), as a path or query value. */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, 'must be a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+
+export const RevisionParamsSchema = RouteParamsSchema.extend({ revision: decimal(1, MAX_REVISION) });
 
 export const PageQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: decimal(1, 100).default(50),
   cursor: z.string().min(1).max(2048).optional(),
 });
 export const ListRoutesQuerySchema = PageQuerySchema.extend({ service: SlugSchema.optional() });

@@ -3,10 +3,15 @@ import { ValidationError, type FieldError } from '../errors/http-errors.ts';
 
 /** zod issues as field errors, paths dotted (`versions.v2.url`) under an optional prefix. */
 export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    const full = [prefix, path].filter((part) => part !== undefined && part !== '').join('.');
-    return { path: full === '' ? (prefix ?? '') : full, message: issue.message };
+  const dotted = (...parts: (string | undefined)[]): string =>
+    parts.filter((part) => part !== undefined && part !== '').join('.');
+  return error.issues.flatMap((issue) => {
+    const path = dotted(prefix, issue.path.map(String).join('.'));
+    // An unknown field is named in its own path, one error per field.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: dotted(path, key), message: 'unknown field' }));
+    }
+    return [{ path, message: issue.message }];
   });
 }
 

@@ -27,11 +27,23 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   if (bytes.length === 0) {
     throw new ValidationError('A JSON body is required.', [{ path: '', message: 'required' }]);
   }
+  let forbiddenKey = false;
+  let parsed: unknown;
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    // `__proto__` would be dropped silently by the schemas (and is never a valid name).
+    parsed = JSON.parse(bytes.toString('utf8'), (key, value: unknown) => {
+      if (key === '__proto__') forbiddenKey = true;
+      return value;
+    });
   } catch (error) {
     throw new ValidationError('The body is not valid JSON.', [
       { path: '', message: error instanceof Error ? error.message : 'invalid JSON' },
     ]);
   }
+  if (forbiddenKey) {
+    throw new ValidationError('The body uses a forbidden key.', [
+      { path: '__proto__', message: '"__proto__" is not allowed as a key' },
+    ]);
+  }
+  return parsed;
 }

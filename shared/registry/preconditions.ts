@@ -2,7 +2,7 @@
  * Conditional-request headers of writes (API.md, Optimistic concurrency): `If-Match:
  * "<revision>"` (or `*`, "the route must exist") and `If-None-Match: *` (create only).
  */
-import { ValidationError } from '../errors/http-errors.ts';
+import { PreconditionFailedError, ValidationError } from '../errors/http-errors.ts';
 
 export interface Preconditions {
   /** The revision the caller last saw. */
@@ -13,7 +13,7 @@ export interface Preconditions {
   createOnly?: boolean;
 }
 
-const revisionTag = /^(?:W\/)?"([1-9]\d{0,14})"$/;
+const revisionTag = /^(W\/)?"([1-9]\d{0,14})"$/;
 
 /** Reads the preconditions from lower-cased request headers; 400 for a malformed one. */
 export function preconditionsOf(headers: Readonly<Record<string, string | undefined>>): Preconditions {
@@ -24,12 +24,14 @@ export function preconditionsOf(headers: Readonly<Record<string, string | undefi
       preconditions.mustExist = true;
     } else {
       const match = revisionTag.exec(ifMatch);
-      if (match?.[1] === undefined) {
+      if (match?.[2] === undefined) {
         throw new ValidationError('Invalid If-Match header.', [
           { path: 'header.if-match', message: 'must be "<revision>" as returned in ETag, or *' },
         ]);
       }
-      preconditions.ifMatch = Number(match[1]);
+      // If-Match uses strong comparison (RFC 9110 13.1.1): a weak tag never matches.
+      if (match[1] !== undefined) throw new PreconditionFailedError('If-Match needs a strong entity tag.');
+      preconditions.ifMatch = Number(match[2]);
     }
   }
   const ifNoneMatch = headers['if-none-match']?.trim();

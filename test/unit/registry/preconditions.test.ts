@@ -1,5 +1,5 @@
 /** The conditional-request headers of writes and the snapshot's If-None-Match. */
-import { ValidationError } from '#shared/errors/http-errors';
+import { PreconditionFailedError, ValidationError } from '#shared/errors/http-errors';
 import { etagMatches, preconditionsOf, routeEtag } from '#shared/registry/preconditions';
 
 function refusal(headers: Record<string, string | undefined>): ValidationError {
@@ -91,6 +91,10 @@ describe('preconditionsOf', () => {
     const error = refusal({ 'if-none-match': value });
     expect(error.status).toBe(400);
     expect(error.errors).toEqual([{ path: 'header.if-none-match', message: expect.any(String) }]);
+  });
+
+  it('answers a weak If-Match tag with 412: If-Match compares strongly (RFC 9110)', () => {
+    expect(() => preconditionsOf({ 'if-match': 'W/"3"' })).toThrow(PreconditionFailedError);
   });
 
   it('checks If-Match before If-None-Match', () => {
