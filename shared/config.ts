@@ -30,6 +30,12 @@ export const awsEnv = {
   AWS_ENDPOINT_URL: z.url().optional(),
 };
 
+/** Names in logs and metrics; the CDK construct sets both, the defaults serve local runs. */
+export const observabilityEnv = {
+  POWERTOOLS_SERVICE_NAME: nonEmpty.default('traffic-manager'),
+  POWERTOOLS_METRICS_NAMESPACE: nonEmpty.default('TrafficManager'),
+};
+
 export const tableEnv = { TABLE_NAME: nonEmpty };
 export const busEnv = { EVENT_BUS_NAME: nonEmpty };
 
