@@ -33,6 +33,9 @@ const config: Config = {
       setupFiles: ['<rootDir>/test/support/emulator-env.ts'],
     },
   ],
+  // Tests share one serialised emulator on a two-core machine: under load a correct test can
+  // take far longer than Jest's 5 s default. Timing goals live in `npm run bench`, not here.
+  testTimeout: 60_000,
   collectCoverageFrom: ['<rootDir>/shared/**/*.ts'],
   coverageReporters: ['text-summary'],
   coverageThreshold: { global: { lines: 90 } },

@@ -20,6 +20,7 @@ import {
 import { endpointList, throttles, type EndpointDefinition } from '#shared/http/endpoints';
 import { callerRequestId } from '#shared/middleware/http-handler';
 import { problemResponse } from '#shared/middleware/problem';
+import { callerIdentity, invocationContext } from './lambda-runtime.ts';
 import { repoRoot } from './paths.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
@@ -133,23 +134,7 @@ export function toProxyEvent(
       requestTimeEpoch: now.getTime(),
       resourceId: route.endpoint.id,
       resourcePath: route.endpoint.path,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp,
-        user: null,
-        userAgent: request.headers['user-agent'] ?? null,
-        userArn: null,
-      },
+      identity: callerIdentity(sourceIp, request.headers['user-agent'] ?? null),
     },
   };
 }
@@ -164,22 +149,7 @@ function decodePathValue(value: string): string {
 }
 
 function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
-  const functionName = `traffic-manager-local-${endpoint.id}`;
-  const deadline = Date.now() + 10_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId });
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {

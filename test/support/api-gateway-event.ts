@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { callerIdentity, invocationContext } from '#local/lambda-runtime';
 
 export interface ApiGatewayEventOptions {
   method: string;
@@ -78,23 +79,7 @@ export function apiGatewayEvent(options: ApiGatewayEventOptions): APIGatewayProx
       domainPrefix: 'abc123defg',
       extendedRequestId: randomUUID().slice(0, 16),
       httpMethod: options.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp,
-        user: null,
-        userAgent: headers['User-Agent'] ?? null,
-        userArn: null,
-      },
+      identity: callerIdentity(sourceIp, headers['User-Agent'] ?? null),
       path: `/${stage}${options.path}`,
       protocol: 'HTTP/1.1',
       requestId,
@@ -111,21 +96,8 @@ export function apiGatewayEvent(options: ApiGatewayEventOptions): APIGatewayProx
 
 /** A Lambda context as the runtime passes it; a new object (and request id) per call. */
 export function lambdaContext(overrides: Partial<Context> = {}): Context {
-  const functionName = 'traffic-manager-test-function';
-  const deadline = Date.now() + 10_000;
   return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `2026/01/01/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+    ...invocationContext({ functionName: 'traffic-manager-test-function', accountId: '123456789012' }),
     ...overrides,
   };
 }
