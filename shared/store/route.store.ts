@@ -305,7 +305,7 @@ export interface Snapshot {
 
 /**
  * Every live route of a tenant, for data-plane caches, with an entity tag over the routes'
- * (service, env, revision): any commit raises a revision, a deletion removes a route, so
+ * (service, env, revision): every commit raises a revision, a deletion removes a route, so
  * the tag changes exactly when the content does. Read from the index, so eventually
  * consistent: a change shows up within the index's propagation delay.
  */
