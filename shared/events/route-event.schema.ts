@@ -1,0 +1,140 @@
+/**
+ * The route change events (API.md, Events): one per committed revision, on the service's
+ * EventBridge bus, with `source` `traffic-manager` and a detail-type that says what
+ * happened. These zod schemas are the one source of the TypeScript types, of the check the
+ * publisher runs before `PutEvents` and of the JSON Schema documented in docs/events.md.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { eventSource } from '../../infra/resources.ts';
+import { RevisionNumberSchema, RouteSchema, SlugSchema, type Route } from '../domain/route.schema.ts';
+
+export { eventSource };
+
+export const routeDetailTypes = {
+  created: 'Route Created',
+  updated: 'Route Updated',
+  deleted: 'Route Deleted',
+} as const;
+
+export const RouteDetailTypeSchema = z.enum([
+  routeDetailTypes.created,
+  routeDetailTypes.updated,
+  routeDetailTypes.deleted,
+]);
+export type RouteDetailType = z.infer<typeof RouteDetailTypeSchema>;
+
+const detailShape = {
+  eventId: z.uuid().meta({
+    description:
+      'The same for every delivery of the same revision (derived from tenant, service, env and revision): consumers dedupe by it.',
+  }),
+  tenant: SlugSchema,
+  service: SlugSchema,
+  env: SlugSchema,
+  revision: RevisionNumberSchema.meta({ description: 'The revision this change committed.' }),
+  actor: z.string().meta({ description: 'Who made the change (the token subject).' }),
+  requestId: z.string().meta({ description: 'The request that made the change.' }),
+  occurredAt: z.iso.datetime().meta({ description: 'When the change was committed (ISO 8601).' }),
+  route: RouteSchema.nullable().meta({ description: 'The route after the change; null when deleted.' }),
+  previous: RouteSchema.nullable().meta({ description: 'The route before the change; null when created.' }),
+};
+
+/** Whether a route (after or before the change) belongs to the event's route and revision. */
+function consistent(detail: {
+  eventId: string;
+  tenant: string;
+  service: string;
+  env: string;
+  revision: number;
+  route: Route | null;
+  previous: Route | null;
+}): boolean {
+  const same = (route: Route): boolean =>
+    route.tenant === detail.tenant && route.service === detail.service && route.env === detail.env;
+  if (detail.route === null && detail.previous === null) return false;
+  if (detail.route !== null && (!same(detail.route) || detail.route.revision !== detail.revision)) return false;
+  if (detail.previous !== null && (!same(detail.previous) || detail.previous.revision >= detail.revision)) return false;
+  return detail.eventId === routeEventId(detail);
+}
+
+const consistencyMessage =
+  'route and previous must be routes of this tenant, service and env (route at this revision, previous before it, not both null), and eventId must be derived from them';
+
+/** The `detail` of any route event. */
+export const RouteEventDetailSchema = z
+  .strictObject(detailShape)
+  .refine(consistent, consistencyMessage)
+  .meta({ id: 'RouteEventDetail' });
+export type RouteEventDetail = z.infer<typeof RouteEventDetailSchema>;
+
+/** The EventBridge envelope fields every event carries, as a consumer receives them. */
+const envelopeShape = {
+  version: z.string(),
+  id: z.string().meta({ description: "EventBridge's id of this delivery (not stable: dedupe by detail.eventId)." }),
+  source: z.literal(eventSource),
+  account: z.string(),
+  time: z.iso.datetime().meta({ description: 'The time of the change (detail.occurredAt), to the second.' }),
+  region: z.string(),
+  resources: z.array(z.string()),
+};
+
+const createdDetail = z.strictObject({ ...detailShape, route: RouteSchema, previous: z.null() });
+const updatedDetail = z.strictObject({ ...detailShape, route: RouteSchema, previous: RouteSchema });
+const deletedDetail = z.strictObject({ ...detailShape, route: z.null(), previous: RouteSchema });
+
+/** A route event as a consumer receives it (an SQS message body, a Lambda event). */
+export const RouteEventSchema = z
+  .discriminatedUnion('detail-type', [
+    z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.created), detail: createdDetail }),
+    z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.updated), detail: updatedDetail }),
+    z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.deleted), detail: deletedDetail }),
+  ])
+  .meta({
+    id: 'RouteEvent',
+    title: 'traffic-manager route event',
+    description:
+      'One per committed revision, in revision order per route, at least once (dedupe by detail.eventId).',
+  });
+export type RouteEvent = z.infer<typeof RouteEventSchema>;
+
+/** What the publisher sends: the detail-type and the detail of one event. */
+export interface RouteEventMessage {
+  detailType: RouteDetailType;
+  detail: RouteEventDetail;
+}
+
+/** The detail-type of a change: created when there was no route, deleted when there is none. */
+export function detailTypeOf(detail: Pick<RouteEventDetail, 'route' | 'previous'>): RouteDetailType {
+  if (detail.previous === null) return routeDetailTypes.created;
+  if (detail.route === null) return routeDetailTypes.deleted;
+  return routeDetailTypes.updated;
+}
+
+/** A fixed namespace for event ids (a random UUID, chosen once: never change it). */
+export const routeEventNamespace = '6f1c2f7e-3b7a-4c55-9a0e-5d0b8c1e2a47';
+
+/**
+ * The event id of a revision: a name-based (version 5, SHA-1) UUID of
+ * `<tenant>/<service>/<env>/<revision>` in {@link routeEventNamespace}. Slugs hold no `/`,
+ * so different revisions never share a name. Redelivery of a revision carries the same id;
+ * revision numbers keep counting across deletion, so ids never repeat.
+ */
+export function routeEventId(key: { tenant: string; service: string; env: string; revision: number }): string {
+  return uuidV5(`${key.tenant}/${key.service}/${key.env}/${key.revision}`, routeEventNamespace);
+}
+
+/** A name-based UUID, version 5 (RFC 9562, section 5.5). */
+export function uuidV5(name: string, namespace: string): string {
+  const namespaceBytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+  const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest().subarray(0, 16);
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The JSON Schema (draft 2020-12) of a route event as consumers receive it. */
+export function routeEventJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(RouteEventSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+}
