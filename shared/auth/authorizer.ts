@@ -11,17 +11,13 @@
  * missing or bad variable then fails that first call with a `ConfigError` (a logged 500).
  */
 import { authEnv, parseEnv } from '../config.ts';
-import { ForbiddenError, NotFoundError } from '../errors/http-errors.ts';
+import { ForbiddenError, RouteNotFoundError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
 import type { Principal } from './principal.ts';
 import { createTokenVerifier, keysFromConfig, type TokenVerifier } from './token-verifier.ts';
 
-/**
- * The detail of the 404 for another tenant's path. It is the text a genuinely missing
- * route gets, so that the answer says nothing about whether the other tenant or its data
- * exists.
- */
-export const notFoundDetail = 'No such route.';
+/** The detail of the 404 for another tenant's path: the same as for a missing route. */
+export const notFoundDetail = new RouteNotFoundError().message;
 
 let verifier: TokenVerifier | undefined;
 
@@ -62,7 +58,7 @@ export async function authenticate(authorizationHeader: string | undefined): Pro
  */
 export function authorize(principal: Principal, endpoint: EndpointDefinition, pathTenant: string | undefined): void {
   if (pathTenant !== undefined && principal.tenant !== '*' && principal.tenant !== pathTenant) {
-    throw new NotFoundError(notFoundDetail, {
+    throw new RouteNotFoundError({
       cause: new Error(`token tenant ${principal.tenant} does not match the path tenant`),
     });
   }

@@ -11,6 +11,7 @@
 import {
   ConflictError,
   NotFoundError,
+  RouteNotFoundError,
   ValidationError,
   type FieldError,
 } from '../errors/http-errors.ts';
@@ -167,10 +168,6 @@ function copyContent(content: RouteContent): RouteContent {
   };
 }
 
-function routeNotFound(ctx: ChangeContext): NotFoundError {
-  return new NotFoundError(`Route '${ctx.service}/${ctx.env}' does not exist.`);
-}
-
 function versionNotFound(ctx: ChangeContext, name: string): NotFoundError {
   return new NotFoundError(`Route '${ctx.service}/${ctx.env}' has no version '${name}'.`);
 }
@@ -217,7 +214,7 @@ export function patchVersion(
   body: PatchVersionBody,
   ctx: ChangeContext,
 ): ChangeResult {
-  if (current === undefined) throw routeNotFound(ctx);
+  if (current === undefined) throw new RouteNotFoundError();
   const existing = Object.hasOwn(current.versions, name) ? current.versions[name] : undefined;
   if (existing === undefined) throw versionNotFound(ctx, name);
   const base = copyContent(current);
@@ -239,7 +236,7 @@ export function deleteVersion(
   name: string,
   ctx: ChangeContext,
 ): ChangeResult {
-  if (current === undefined) throw routeNotFound(ctx);
+  if (current === undefined) throw new RouteNotFoundError();
   if (!Object.hasOwn(current.versions, name)) throw versionNotFound(ctx, name);
   const references: FieldError[] = [];
   if (current.defaultVersion === name) {
@@ -265,7 +262,7 @@ export function deleteVersion(
 
 /** `DELETE .../routes/{service}/{env}`: a final revision with no route. */
 export function deleteRoute(current: Route | undefined, ctx: ChangeContext): DeleteResult {
-  if (current === undefined) throw routeNotFound(ctx);
+  if (current === undefined) throw new RouteNotFoundError();
   return {
     route: null,
     changed: true,

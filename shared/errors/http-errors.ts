@@ -71,6 +71,16 @@ export class NotFoundError extends HttpError {
   readonly slug = 'not-found';
 }
 
+/**
+ * The one answer for a route that cannot be seen: absent, deleted, or another tenant's.
+ * Always the same text, so that the answer says nothing about what exists elsewhere.
+ */
+export class RouteNotFoundError extends NotFoundError {
+  constructor(options: HttpErrorOptions = {}) {
+    super('No such route.', options);
+  }
+}
+
 export class ConflictError extends HttpError {
   readonly status = 409;
   readonly title = 'Conflict';

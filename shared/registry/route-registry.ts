@@ -21,7 +21,7 @@ import type {
   Route,
 } from '../domain/route.schema.ts';
 import { upstreamPolicyFromEnv } from '../domain/upstream-url.ts';
-import { NotFoundError, PreconditionFailedError } from '../errors/http-errors.ts';
+import { NotFoundError, PreconditionFailedError, RouteNotFoundError } from '../errors/http-errors.ts';
 import {
   getRevision,
   getRoute,
@@ -39,8 +39,6 @@ import type { Preconditions } from './preconditions.ts';
 
 /** Read once per execution environment: which upstream URLs this deployment accepts. */
 const policy = upstreamPolicyFromEnv();
-
-export const routeNotFound = (): NotFoundError => new NotFoundError('No such route.');
 
 /** Who writes what, under which preconditions. */
 export interface WriteRequest {
@@ -140,7 +138,7 @@ export async function rollbackRoute(request: WriteRequest, target: number): Prom
 /** Reads one live route, strongly consistent so that a caller reads its own writes. */
 export async function readRoute(key: RouteKey): Promise<Route> {
   const route = await getRoute(key, { consistent: true });
-  if (route === undefined) throw routeNotFound();
+  if (route === undefined) throw new RouteNotFoundError();
   return route;
 }
 
@@ -154,7 +152,7 @@ export async function readRoutes(
 /** A route's history, newest first; 404 if the route never had one. */
 export async function readRevisions(key: RouteKey, options: PageOptions): Promise<Page<Revision>> {
   const page = await listRevisions(key, options);
-  if (page.items.length === 0 && options.cursor === undefined) throw routeNotFound();
+  if (page.items.length === 0 && options.cursor === undefined) throw new RouteNotFoundError();
   return page;
 }
 

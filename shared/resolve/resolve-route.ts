@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { parseEnv } from '../config.ts';
 import { resolve, type Resolution } from '../domain/resolve.ts';
 import type { Route } from '../domain/route.schema.ts';
-import { NotFoundError } from '../errors/http-errors.ts';
+import { RouteNotFoundError } from '../errors/http-errors.ts';
 import { logger, metrics } from '../observability.ts';
 import { routePk } from '../store/route-keys.ts';
 import { getRoute, type RouteKey } from '../store/route.store.ts';
@@ -60,6 +60,6 @@ export async function resolveRoute(request: ResolveRouteRequest): Promise<Resolu
   if (cached.source === 'stale') {
     logger.warn('serving a stale route: the route store failed', { ageMs: cached.ageMs, breaker: routeCache.breakerState });
   }
-  if (cached.value === undefined) throw new NotFoundError('No such route.');
+  if (cached.value === undefined) throw new RouteNotFoundError();
   return resolve(cached.value, { key: request.key, version: request.version, headers: request.headers });
 }
