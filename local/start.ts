@@ -10,6 +10,7 @@ import { startEmulator } from './emulator.ts';
 import { localFunctionEnvironment } from './environment.ts';
 import { localDir as defaultLocalDir } from './paths.ts';
 import { provision } from './provision.ts';
+import { startStreamPoller } from './stream-poller.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 /** Where outputs.json goes; tests point it elsewhere so they never touch a developer's. */
@@ -37,6 +38,29 @@ async function main(): Promise<void> {
     const { startLocalServer } = await import('./server.ts');
     const server = await startLocalServer({ port });
     started.push(() => server.close());
+
+    // The event source mapping: the table's stream to the publisher, which puts on the bus.
+    const { handler: publishRouteEvents } = await import('../functions/events/publish-route-events.ts');
+    const { isRevisionInsert } = await import('../shared/events/publisher.ts');
+    let lastError = '';
+    const poller = startStreamPoller({
+      endpoint: emulator.endpoint,
+      region: localNames.region,
+      streamArn: resources.TableStreamArn,
+      handler: publishRouteEvents,
+      filter: isRevisionInsert,
+      onGiveUp: (records, reason) =>
+        console.error(
+          `event publisher gave up on ${records.length} stream record(s) from ${records[0]?.dynamodb?.SequenceNumber ?? '?'}: ${reason}`,
+        ),
+      onError: (error) => {
+        // Once per distinct error: a stopped emulator would otherwise log every second.
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (message !== lastError) console.error(`event publisher: ${message}`);
+        lastError = message;
+      },
+    });
+    started.push(() => poller.stop());
 
     const outputs = {
       ApiUrl: server.url,

@@ -1,0 +1,132 @@
+/**
+ * Events as a user of `npm start` sees them (API.md, Events and Local stack): the real start
+ * script in its own process with its own emulator; route changes over HTTP; the events read
+ * from the tap queue `traffic-manager-events-tap`, which a rule feeds with every event.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { repoRoot } from '#local/paths';
+import { routeEventId, type RouteEvent } from '#shared/events/route-event.schema';
+import { receiveRouteEvents } from '#test/integration/events/queue-events';
+import { bearer } from '#test/support/auth-tokens';
+import { apiClient, type ApiClient } from '#test/support/http-client';
+
+interface Outputs {
+  ApiUrl: string;
+  AwsEndpoint: string;
+  Region: string;
+  TapQueueUrl: string;
+}
+
+const run = randomUUID().slice(0, 8);
+const tenant = `ev-${run}`;
+const routePath = `/v1/tenants/${tenant}/routes/checkout/prod`;
+const routeBody = {
+  versions: {
+    blue: { url: `https://blue.${run}.example`, weight: 100, state: 'active' },
+    green: { url: `https://green.${run}.example`, weight: 0, state: 'active' },
+  },
+  defaultVersion: 'blue',
+  rules: [],
+};
+
+let stack: ChildProcessWithoutNullStreams;
+let localDir: string;
+let outputs: Outputs;
+let printed = '';
+let sqs: SQSClient;
+let api: ApiClient;
+let writer: string;
+
+/** Receives from the tap queue until `count` events arrived or time is up. */
+const receiveEvents = (count: number, timeoutMs: number): Promise<RouteEvent[]> =>
+  receiveRouteEvents(sqs, outputs.TapQueueUrl, count, timeoutMs);
+
+beforeAll(async () => {
+  localDir = await mkdtemp(path.join(tmpdir(), 'tm-events-'));
+  stack = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: '0', TM_LOCAL_DIR: localDir },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up: ${printed}`)), 60_000);
+    const onOutput = (chunk: Buffer): void => {
+      printed += chunk.toString();
+      if (printed.includes('Press Ctrl-C to stop.')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    stack.stdout.on('data', onOutput);
+    stack.stderr.on('data', onOutput);
+    stack.once('exit', (code) => reject(new Error(`npm start exited with ${String(code)}: ${printed}`)));
+  });
+  outputs = JSON.parse(await readFile(path.join(localDir, 'outputs.json'), 'utf8')) as Outputs;
+  sqs = new SQSClient({
+    endpoint: outputs.AwsEndpoint,
+    region: outputs.Region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  api = apiClient(outputs.ApiUrl);
+  writer = await bearer({ tenant, scope: 'routes:write' });
+}, 90_000);
+
+afterAll(async () => {
+  sqs.destroy();
+  if (stack.exitCode === null) {
+    const exited = new Promise((resolve) => stack.once('exit', resolve));
+    stack.kill('SIGTERM');
+    await exited;
+  }
+  await rm(localDir, { recursive: true, force: true });
+});
+
+describe('route events with npm start', () => {
+  it('publishes Route Created, Updated and Deleted to the tap queue in revision order, and nothing for a no-op', async () => {
+    const created = await api.request('PUT', routePath, { authorization: writer, body: routeBody });
+    expect(created.status).toBe(201);
+    // The same route again, with an idempotency key: a no-op that still writes to the table.
+    const noop = await api.request('PUT', routePath, {
+      authorization: writer,
+      body: routeBody,
+      headers: { 'Idempotency-Key': `noop-${run}` },
+    });
+    expect(noop.status).toBe(200);
+    const patched = await api.request('PATCH', `${routePath}/versions/green`, { authorization: writer, body: { weight: 25 } });
+    expect(patched.status).toBe(200);
+    const deleted = await api.request('DELETE', routePath, { authorization: writer });
+    expect(deleted.status).toBe(204);
+
+    const events = await receiveEvents(3, 20_000);
+    expect(events.map((event) => [event['detail-type'], event.detail.revision])).toEqual([
+      ['Route Created', 1],
+      ['Route Updated', 2],
+      ['Route Deleted', 3],
+    ]);
+    const [first, second, third] = events;
+    expect(first).toMatchObject({
+      source: 'traffic-manager',
+      detail: {
+        eventId: routeEventId({ tenant, service: 'checkout', env: 'prod', revision: 1 }),
+        tenant,
+        service: 'checkout',
+        env: 'prod',
+        actor: expect.any(String),
+        requestId: expect.any(String),
+        previous: null,
+        route: { revision: 1, versions: routeBody.versions },
+      },
+    });
+    expect(second?.detail.previous).toEqual(first?.detail.route);
+    expect(second?.detail.route?.versions.green?.weight).toBe(25);
+    expect(third?.detail).toMatchObject({ route: null, previous: second?.detail.route });
+    expect(new Set(events.map((event) => event.detail.requestId)).size).toBe(3);
+
+    // Nothing more: the no-op committed nothing, so it published nothing.
+    expect(await receiveEvents(1, 3_000)).toEqual([]);
+  }, 60_000);
+});
