@@ -6,7 +6,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import type { Route } from '#shared/domain/route.schema';
-import { changeItems, type Change } from '#shared/store/route.store';
+import { changeItems, type Change, type RouteKey } from '#shared/store/route.store';
 
 export const key = { tenant: 'acme', service: 'checkout', env: 'prod' } as const;
 
@@ -25,8 +25,8 @@ export function routeAt(revision: number, overrides: Partial<Route> = {}): Route
 }
 
 /** The change that commits `revision`: created (1), deleted (`deleted`), else updated. */
-export function changeTo(revision: number, options: { deleted?: boolean; routeKey?: Partial<typeof key> } = {}): Change {
-  const routeKey = { ...key, ...options.routeKey };
+export function changeTo(revision: number, options: { deleted?: boolean; routeKey?: Partial<RouteKey> } = {}): Change {
+  const routeKey: RouteKey = { ...key, ...options.routeKey };
   const previous = revision === 1 ? null : routeAt(revision - 1, routeKey);
   const next = options.deleted === true ? null : routeAt(revision, routeKey);
   return {
