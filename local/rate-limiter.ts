@@ -28,4 +28,26 @@ export class TokenBucket {
     }
     return Math.max(1, Math.ceil((1 - this.tokens) / this.throttle.rateLimit));
   }
+
+  /** Gives back a token taken for a request that another limit then refused. */
+  refund(): void {
+    this.tokens = Math.min(this.throttle.burstLimit, this.tokens + 1);
+  }
+}
+
+/**
+ * Takes one token from each bucket, or none: API Gateway counts a request against the
+ * stage and the method only when both let it through. Returns the seconds to wait, 0 if granted.
+ */
+export function takeFromAll(buckets: readonly TokenBucket[]): number {
+  const taken: TokenBucket[] = [];
+  for (const bucket of buckets) {
+    const wait = bucket.take();
+    if (wait > 0) {
+      for (const granted of taken) granted.refund();
+      return wait;
+    }
+    taken.push(bucket);
+  }
+  return 0;
 }

@@ -22,7 +22,7 @@ import { callerRequestId } from '#shared/middleware/http-handler';
 import { problemResponse } from '#shared/middleware/problem';
 import { callerIdentity, invocationContext } from './lambda-runtime.ts';
 import { repoRoot } from './paths.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { takeFromAll, TokenBucket } from './rate-limiter.ts';
 
 export const localStage = 'local';
 /** API Gateway's own limit on a request body. */
@@ -238,7 +238,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       return;
     }
     if (throttle) {
-      const wait = Math.max(stageBucket.take(), found.route.bucket.take());
+      const wait = takeFromAll([found.route.bucket, stageBucket]);
       if (wait > 0) {
         await refuse(request, response, new TooManyRequestsError(wait), requestId, url.pathname);
         return;

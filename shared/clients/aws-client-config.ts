@@ -12,5 +12,6 @@ export const awsClientConfig = {
   ...(env.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: env.AWS_ENDPOINT_URL }),
   maxAttempts: 3,
   retryMode: 'standard',
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  // throwOnRequestTimeout: without it the handler only logs a warning and keeps waiting.
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
 } as const;

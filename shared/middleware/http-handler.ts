@@ -62,7 +62,8 @@ interface RequestState {
   body?: unknown;
 }
 
-const requestIdPattern = /^[\w.:-]{1,128}$/;
+/** Visible ASCII, no spaces: safe to echo in a header and to log (X-Ray `Root=1-…` ids pass). */
+const requestIdPattern = /^[\x21-\x7e]{1,200}$/;
 
 /** The caller's `x-request-id` if it is sane enough to echo and log, else undefined. */
 export function callerRequestId(given: string | undefined): string | undefined {
@@ -216,13 +217,13 @@ export function httpHandler<E extends EndpointDefinition>(options: {
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(securityHeaders)
     .use(httpHeaderNormalizer({ canonical: false }));
-  if (CORS_ALLOWED_ORIGINS.length > 0) {
-    handler.use(httpCors({ origins: CORS_ALLOWED_ORIGINS }));
-  }
+  const cors = CORS_ALLOWED_ORIGINS.length > 0 ? httpCors({ origins: CORS_ALLOWED_ORIGINS }) : undefined;
+  if (cors !== undefined) handler.use(cors);
   const requestIds = requestIdMiddleware();
   handler.use(requestIds).use(inputMiddleware(endpoint));
   if (options.idempotency !== undefined) {
-    handler.use(finishingEarlyResponses(options.idempotency, [requestIds, securityHeaders]));
+    const finishers = cors === undefined ? [requestIds, securityHeaders] : [requestIds, cors, securityHeaders];
+    handler.use(finishingEarlyResponses(options.idempotency, finishers));
   }
   handler.use(errorMapper());
   return handler;

@@ -92,9 +92,14 @@ export function idempotency(endpointId: string): HttpMiddleware {
     },
     after: async (request: HttpRequest) => {
       // Once the handler succeeded, a failure to store its result must not delete the
-      // record and let the write run again.
+      // record (the write would run again), nor turn the committed write into an error:
+      // the caller gets its answer; a repeat meanwhile gets 409 until the record expires.
       owners.delete(request.context);
-      await mapped(() => inner.after?.(request));
+      try {
+        await inner.after?.(request);
+      } catch (error) {
+        logger.error('could not store the idempotent response', error instanceof Error ? error : String(error));
+      }
     },
     onError: async (request: HttpRequest) => {
       // Powertools 2.35 deletes the record on any error, even when its own `before` refused

@@ -101,6 +101,14 @@ export async function writeRoute<O extends ApplyOutcome>(options: WriteRouteOpti
       const [routeReason = 'None', revisionReason = 'None'] = codes;
       const lostRace = routeReason === 'ConditionalCheckFailed';
       const conflict = routeReason === 'TransactionConflict' || revisionReason === 'TransactionConflict';
+      const throttled = codes.some((code) =>
+        ['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded'].includes(code),
+      );
+      if (throttled) {
+        throw new ServiceUnavailableError('The route store is busy; retry later.', RETRY_AFTER_SECONDS, {
+          cause: error,
+        });
+      }
       if (lostRace && hasPrecondition) {
         throw new PreconditionFailedError('The route changed while the request was processed.', { cause: error });
       }

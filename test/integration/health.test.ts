@@ -27,12 +27,21 @@ describe('health endpoints against the emulator', () => {
     }
   });
 
-  it('echoes the caller x-request-id', async () => {
-    const response = await getLive(
-      apiGatewayEvent({ method: 'GET', path: '/health/live', headers: { 'X-Request-Id': 'trace-abc-123' } }),
-      lambdaContext(),
-    );
-    expect(response.headers?.['x-request-id']).toBe('trace-abc-123');
+  it.each(['trace-abc-123', 'Root=1-5f84c7a1-6c3e1b2a9d0f4e7c8b1a2d3e;Parent=53995c3f42cd8ad8', 'a/b+c=='])(
+    'echoes the caller x-request-id %s',
+    async (given) => {
+      const response = await getLive(
+        apiGatewayEvent({ method: 'GET', path: '/health/live', headers: { 'X-Request-Id': given } }),
+        lambdaContext(),
+      );
+      expect(response.headers?.['x-request-id']).toBe(given);
+    },
+  );
+
+  it.each(['has spaces', 'x'.repeat(201), 'tab\there'])('replaces an x-request-id it cannot echo safely (%#)', async (given) => {
+    const event = apiGatewayEvent({ method: 'GET', path: '/health/live', headers: { 'X-Request-Id': given } });
+    const response = await getLive(event, lambdaContext());
+    expect(response.headers?.['x-request-id']).toBe(event.requestContext.requestId);
   });
 });
 

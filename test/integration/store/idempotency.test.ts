@@ -239,6 +239,30 @@ describe('idempotent writes', () => {
     expect(await revisionCount(tenant)).toBe(0);
   });
 
+  it('answers a committed write with success even when its response cannot be stored', async () => {
+    const tenant = uniqueTenant();
+    const key = randomUUID();
+    // Powertools stores the result with UpdateItem once the handler has succeeded.
+    const fault = injectFault(dynamoDbClient, {
+      command: 'UpdateItemCommand',
+      times: 100,
+      error: () => new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }),
+    });
+    let response: APIGatewayProxyResult;
+    try {
+      response = await call(tenant, bodyV1, { 'Idempotency-Key': key });
+    } finally {
+      fault.remove();
+    }
+    expect(response.statusCode).toBe(201);
+    expect(fault.attempts).toBeGreaterThan(0);
+    expect(await revisionCount(tenant)).toBe(1);
+    // The record stays in progress, so a repeat cannot run the write a second time.
+    const repeat = await call(tenant, bodyV1, { 'Idempotency-Key': key });
+    expect(repeat.statusCode).toBe(409);
+    expect(await revisionCount(tenant)).toBe(1);
+  });
+
   it('refuses a malformed Idempotency-Key with 400', async () => {
     const response = await call(uniqueTenant(), bodyV1, { 'Idempotency-Key': 'has spaces in it' });
     expect(response.statusCode).toBe(400);

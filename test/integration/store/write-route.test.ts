@@ -2,6 +2,7 @@ import {
   DynamoDBServiceException,
   ProvisionedThroughputExceededException,
   ResourceNotFoundException,
+  TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, dynamoDbClient, tableName } from '#shared/clients/dynamodb';
@@ -217,6 +218,29 @@ describe('writeRoute', () => {
     } finally {
       unknownFault.remove();
     }
+  });
+
+  it('answers 503 with Retry-After when DynamoDB cancels the transaction for throttling', async () => {
+    const key = routeKey(uniqueTenant());
+    const fault = injectFault(dynamoDbClient, {
+      command: 'TransactWriteItemsCommand',
+      times: 1,
+      error: () =>
+        new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None]',
+          CancellationReasons: [{ Code: 'ThrottlingError' }, { Code: 'None' }],
+          $metadata: { httpStatusCode: 400 },
+        }),
+    });
+    try {
+      await expect(write({ key, apply: putVersions(key, { v1: version('v1') }) })).rejects.toMatchObject({
+        status: 503,
+        headers: { 'Retry-After': '1' },
+      });
+    } finally {
+      fault.remove();
+    }
+    expect(await readRoute(key, { consistent: true })).toEqual({ route: undefined, lastRevision: 0 });
   });
 
   it('commits the largest route the schema allows, its previous version included', async () => {

@@ -1,4 +1,4 @@
-import { TokenBucket } from '#local/rate-limiter';
+import { takeFromAll, TokenBucket } from '#local/rate-limiter';
 
 /** A clock the test moves by hand, in milliseconds as `performance.now()` gives them. */
 function manualClock(): { now: () => number; advance: (ms: number) => void } {
@@ -74,5 +74,22 @@ describe('TokenBucket', () => {
     expect(wait).toBe(2);
     clock.advance(wait * 1_000);
     expect(bucket.take()).toBe(0);
+  });
+});
+
+describe('takeFromAll', () => {
+  it('spends nothing from the stage when the method refuses, and nothing from the method when the stage refuses', () => {
+    const clock = manualClock();
+    const method = new TokenBucket({ rateLimit: 1, burstLimit: 2 }, clock.now);
+    const stage = new TokenBucket({ rateLimit: 1, burstLimit: 3 }, clock.now);
+    expect(takeFromAll([method, stage])).toBe(0);
+    expect(takeFromAll([method, stage])).toBe(0);
+    expect(takeFromAll([method, stage])).toBeGreaterThan(0);
+    // The refused request left the stage's last token for another method.
+    const other = new TokenBucket({ rateLimit: 1, burstLimit: 5 }, clock.now);
+    expect(takeFromAll([other, stage])).toBe(0);
+    expect(takeFromAll([other, stage])).toBeGreaterThan(0);
+    // ...and the stage's refusal gave the other method its token back.
+    expect(drain(other, 10)).toBe(4);
   });
 });
