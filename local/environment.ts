@@ -18,6 +18,8 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     // The emulator accepts any credentials; fixed ones keep the SDK from searching for some.
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
+    // The emulator serialises requests: under a burst a call can wait its turn for seconds.
+    AWS_REQUEST_TIMEOUT_MS: '30000',
     TABLE_NAME: localNames.tableName,
     EVENT_BUS_NAME: localNames.eventBusName,
     POWERTOOLS_TRACE_ENABLED: 'false',

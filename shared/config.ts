@@ -28,6 +28,11 @@ export const awsEnv = {
   AWS_REGION: nonEmpty,
   /** Local stack and tests only: the emulator's URL. Unset in AWS. */
   AWS_ENDPOINT_URL: z.url().optional(),
+  /**
+   * How long one AWS call may take before it fails (and is retried). 3 s in AWS; the local
+   * stack raises it because its emulator answers one request at a time.
+   */
+  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
 };
 
 /** Names in logs and metrics; the CDK construct sets both, the defaults serve local runs. */

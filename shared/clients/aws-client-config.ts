@@ -12,6 +12,10 @@ export const awsClientConfig = {
   ...(env.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: env.AWS_ENDPOINT_URL }),
   maxAttempts: 3,
   retryMode: 'standard',
-  // throwOnRequestTimeout: without it the handler only logs a warning and keeps waiting.
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+  requestHandler: {
+    connectionTimeout: 1_000,
+    requestTimeout: env.AWS_REQUEST_TIMEOUT_MS,
+    // Without it the handler only logs a warning and keeps waiting.
+    throwOnRequestTimeout: true,
+  },
 } as const;
