@@ -20,6 +20,11 @@ export interface StageSettings {
   protect: boolean;
   logRetention: RetentionDays;
   logLevel: LogLevel;
+  /**
+   * Browser origins allowed by CORS, from `-c corsOrigins=https://a.example,https://b.example`.
+   * @default [] - no CORS: no preflight methods, no CORS headers
+   */
+  corsOrigins: readonly string[];
 }
 
 /** Token verification settings handed to every function that checks scopes. */
@@ -47,7 +52,7 @@ export const devAuthDefaults: AuthSettings = {
   audience: 'traffic-manager',
 };
 
-const settingsByStage: Record<StageName, Omit<StageSettings, 'name'>> = {
+const settingsByStage: Record<StageName, Omit<StageSettings, 'name' | 'corsOrigins'>> = {
   dev: {
     removalPolicy: RemovalPolicy.DESTROY,
     protect: false,
@@ -72,7 +77,20 @@ export function stageFromContext(node: Node): StageSettings {
   if (!isStageName(raw)) {
     throw new Error(`Unknown stage ${JSON.stringify(raw)}: use -c stage=${stageNames.join('|')}`);
   }
-  return { name: raw, ...settingsByStage[raw] };
+  const cors: unknown = node.tryGetContext('corsOrigins');
+  const corsOrigins =
+    typeof cors === 'string'
+      ? cors
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== '')
+      : [];
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new Error(`Invalid origin ${JSON.stringify(origin)} in -c corsOrigins: use scheme://host[:port]`);
+    }
+  }
+  return { name: raw, ...settingsByStage[raw], corsOrigins };
 }
 
 /** Token settings from context; dev falls back to {@link devAuthDefaults}, prod requires all three. */

@@ -147,6 +147,18 @@ export class EndpointApi extends Construct {
         metricsEnabled: true,
         tracingEnabled: true,
       },
+      // CORS only where configured: the preflight answered by API Gateway, the headers on
+      // real responses by the functions (CORS_ALLOWED_ORIGINS).
+      ...(stage.corsOrigins.length === 0
+        ? {}
+        : {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [...stage.corsOrigins],
+              allowMethods: ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'],
+              allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'x-request-id'],
+              exposeHeaders: ['ETag', 'Retry-After', 'x-request-id', 'Idempotent-Replayed'],
+            },
+          }),
     });
     this.addThrottleResponses();
 
@@ -193,25 +205,29 @@ export class EndpointApi extends Construct {
       logRetention: stage.logRetention,
       logRemovalPolicy: stage.removalPolicy,
       logLevel: stage.logLevel,
-      environment: endpoint.scopes === null ? {} : authEnvironment(auth),
+      environment: {
+        ...(endpoint.scopes === null ? {} : authEnvironment(auth)),
+        ...(stage.corsOrigins.length === 0 ? {} : { CORS_ALLOWED_ORIGINS: stage.corsOrigins.join(',') }),
+      },
     });
     if (endpoint.access.table !== undefined) fn.bindTable(props.table, endpoint.access.table);
     if (endpoint.access.bus !== undefined) fn.bindBus(props.eventBus, endpoint.access.bus);
     return fn;
   }
 
-  /** Over a limit, callers get a problem body and `Retry-After` (API.md, Throttling). */
   /**
-   * API Gateway's own answers (throttled, quota, no such resource) as problem bodies with the security headers the functions send, so no
-   * response of the API looks different from the contract.
+   * API Gateway's own answers as problem bodies, with the security headers the functions
+   * send and the caller's `x-request-id` echoed (API Gateway's request id is in the body):
+   * over a limit (429 with `Retry-After`, API.md Throttling), no such resource, a body over
+   * its limit, a function that failed or timed out.
    */
   private addThrottleResponses(): void {
-    const securityHeaders = {
+    const headers = {
       'X-Content-Type-Options': "'nosniff'",
       'Strict-Transport-Security': "'max-age=15552000; includeSubDomains'",
       'X-Frame-Options': "'DENY'",
       'Referrer-Policy': "'no-referrer'",
-      'Content-Type': "'application/problem+json'",
+      'x-request-id': 'method.request.header.x-request-id',
     };
     const problem = (slug: string, title: string, status: string): string =>
       `{"type":"https://traffic-manager.dev/problems/${slug}","title":"${title}","status":${status},"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
@@ -220,28 +236,33 @@ export class EndpointApi extends Construct {
       ['QuotaExceeded', ResponseType.QUOTA_EXCEEDED, '429', 'too-many-requests', 'Quota Exceeded', '3600'],
       // An unknown path or method: API Gateway says 403 "Missing Authentication Token".
       ['NoSuchResource', ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', 'not-found', 'Not Found', undefined],
+      ['InvalidApiKey', ResponseType.INVALID_API_KEY, '403', 'forbidden', 'Forbidden', undefined],
+      ['RequestTooLarge', ResponseType.REQUEST_TOO_LARGE, '413', 'payload-too-large', 'Content Too Large', undefined],
+      ['IntegrationFailure', ResponseType.INTEGRATION_FAILURE, '502', 'internal', 'Bad Gateway', undefined],
+      ['IntegrationTimeout', ResponseType.INTEGRATION_TIMEOUT, '504', 'internal', 'Gateway Timeout', undefined],
+      ['ConfigurationError', ResponseType.API_CONFIGURATION_ERROR, '500', 'internal', 'Internal Server Error', undefined],
     ] as const;
     for (const [id, type, statusCode, slug, title, retryAfter] of responses) {
       this.api.addGatewayResponse(id, {
         type,
-        ...(statusCode === undefined ? {} : { statusCode }),
+        statusCode,
         responseHeaders: {
-          ...securityHeaders,
+          ...headers,
+          'Content-Type': "'application/problem+json'",
           ...(retryAfter === undefined ? {} : { 'Retry-After': `'${retryAfter}'` }),
         },
         templates: { 'application/json': problem(slug, title, statusCode) },
       });
     }
-    // Anything else API Gateway refuses keeps its own body (its status is not available to
-    // a template) but gets the same headers.
+    // Anything else API Gateway refuses keeps its own body (a template cannot know its
+    // status) but gets the same headers.
     for (const [id, type] of [
       ['Default4xx', ResponseType.DEFAULT_4XX],
       ['Default5xx', ResponseType.DEFAULT_5XX],
     ] as const) {
-      this.api.addGatewayResponse(id, { type, responseHeaders: securityHeaders });
+      this.api.addGatewayResponse(id, { type, responseHeaders: headers });
     }
   }
-
 
   private acknowledgeNagFindings(): void {
     Validations.of(this.api).acknowledge(

@@ -237,20 +237,48 @@ describe('stateless stack, built from the endpoint table', () => {
     }
   });
 
-  it('gives every API Gateway refusal the security headers, and an unknown path a 404 problem', () => {
-    for (const type of ['THROTTLED', 'QUOTA_EXCEEDED', 'MISSING_AUTHENTICATION_TOKEN', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
+  it("gives every API Gateway refusal the security headers and the caller's x-request-id", () => {
+    const types = ['THROTTLED', 'QUOTA_EXCEEDED', 'MISSING_AUTHENTICATION_TOKEN', 'INVALID_API_KEY', 'REQUEST_TOO_LARGE',
+      'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'API_CONFIGURATION_ERROR', 'DEFAULT_4XX', 'DEFAULT_5XX'];
+    for (const type of types) {
       dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
         ResponseParameters: Match.objectLike({
           'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
           'gatewayresponse.header.Strict-Transport-Security': Match.stringLikeRegexp('max-age='),
+          'gatewayresponse.header.x-request-id': 'method.request.header.x-request-id',
         }),
       });
     }
+  });
+
+  it.each([
+    ['MISSING_AUTHENTICATION_TOKEN', '404'],
+    ['REQUEST_TOO_LARGE', '413'],
+    ['INTEGRATION_FAILURE', '502'],
+    ['INTEGRATION_TIMEOUT', '504'],
+  ])('answers %s with a %s problem body carrying the request id', (type, status) => {
     dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
-      StatusCode: '404',
+      ResponseType: type,
+      StatusCode: status,
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Content-Type': "'application/problem+json'" }),
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp(`"status":${status},.*"requestId":"\\$context.requestId"`),
+      },
     });
+  });
+
+  it('declares no CORS unless origins are configured, and then preflight plus the functions\' origins', () => {
+    const hasOptions = (template: typeof dev.statelessTemplate): boolean =>
+      resourcesOf(template, 'AWS::ApiGateway::Method').some((method) => method.Properties.HttpMethod === 'OPTIONS');
+    expect(hasOptions(dev.statelessTemplate)).toBe(false);
+    const withCors = synth({ context: { corsOrigins: 'https://console.example.com' } });
+    expect(hasOptions(withCors.statelessTemplate)).toBe(true);
+    const fn = functionOf(withCors.statelessTemplate, { method: 'GET', path: '/v1/tenants/{tenant}/routes' });
+    expect(environmentOf(fn).CORS_ALLOWED_ORIGINS).toBe('https://console.example.com');
+    expect(environmentOf(functionOf(dev.statelessTemplate, { method: 'GET', path: '/v1/tenants/{tenant}/routes' }))).not.toHaveProperty(
+      'CORS_ALLOWED_ORIGINS',
+    );
   });
 
   it('declares a usage plan per tier with its quota and throttle, bound to the stage and to an API key', () => {
