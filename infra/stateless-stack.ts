@@ -9,6 +9,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { endpointList, type EndpointDefinition } from '../shared/http/endpoints.ts';
 import { EndpointApi } from './constructs/endpoint-api.ts';
+import { EventPublisher } from './constructs/event-publisher.ts';
 import { Observability } from './constructs/observability.ts';
 import type { AuthSettings, StageSettings } from './stage.ts';
 
@@ -32,6 +33,7 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   readonly endpointApi: EndpointApi;
   readonly observability: Observability;
+  readonly eventPublisher: EventPublisher;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -53,6 +55,14 @@ export class StatelessStack extends Stack {
       table: props.table,
     });
 
+    this.eventPublisher = new EventPublisher(this, 'Events', {
+      stage,
+      table: props.table,
+      eventBus: props.eventBus,
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: this.endpointApi.api.url });
+    new CfnOutput(this, 'RouteChangesQueueUrl', { value: this.eventPublisher.routeChangesQueue.queueUrl });
+    new CfnOutput(this, 'RouteChangesQueueArn', { value: this.eventPublisher.routeChangesQueue.queueArn });
   }
 }

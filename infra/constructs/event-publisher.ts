@@ -1,0 +1,174 @@
+/**
+ * `EventPublisher`: the outbox relay and the project's own consumer of its events
+ * (ARCHITECTURE.md, "Events: the table is the outbox"; docs/events.md).
+ *
+ * - The publisher function reads the table's stream through an event source mapping that
+ *   only invokes it for INSERTs of revision items (`SK` beginning `REV#`), reports partial
+ *   batch failures (the handler returns `batchItemFailures` through Powertools), bisects
+ *   failing batches, retries a bounded number of times and sends what it gives up on to an
+ *   encrypted dead-letter queue, which raises an alarm as soon as anything is in it.
+ * - The `route-changes` queue receives every route event through a rule on the bus, for
+ *   downstream consumers; it has a dead-letter queue of its own (for messages its
+ *   consumers fail, and for events the rule could not deliver), with an alarm.
+ */
+import path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { eventSource, routesTable } from '../resources.ts';
+import type { StageSettings } from '../stage.ts';
+import { repoRoot } from './endpoint-api.ts';
+import { ServiceFunction } from './service-function.ts';
+
+/** The publisher's handler module, relative to the repository root. */
+export const publisherEntry = 'functions/events/publish-route-events.ts';
+
+/** The event source mapping's settings (asserted by test/infra/event-publisher.test.ts). */
+export const publisherMapping = {
+  batchSize: 100,
+  /** Gather up to this long before invoking: fewer, fuller PutEvents calls. */
+  maxBatchingWindow: Duration.seconds(1),
+  retryAttempts: 10,
+  /** A record still failing after a day goes to the dead-letter queue (streams keep 24 h). */
+  maxRecordAge: Duration.days(1),
+  /** One batch per shard at a time: records of a route (one partition) stay in order. */
+  parallelizationFactor: 1,
+} as const;
+
+/** Only INSERTs of revision items invoke the publisher. */
+export const publisherFilter = {
+  eventName: FilterRule.isEqual('INSERT'),
+  dynamodb: { Keys: { [routesTable.sortKey.name]: { S: FilterRule.beginsWith('REV#') } } },
+};
+
+export interface EventPublisherProps {
+  stage: StageSettings;
+  table: ITable;
+  eventBus: IEventBus;
+  /** @default - no action; the alarms show in the console */
+  alarmActions?: readonly IAlarmAction[];
+  /**
+   * The handler module, relative to the repository root.
+   * @default publisherEntry
+   */
+  entry?: string;
+}
+
+export class EventPublisher extends Construct {
+  readonly function: ServiceFunction;
+  /** Where the event source mapping sends records it gives up on. */
+  readonly deadLetterQueue: Queue;
+  readonly deadLetterAlarm: Alarm;
+  /** The shipped consumer: every route event, for downstream systems. */
+  readonly routeChangesQueue: Queue;
+  readonly routeChangesDeadLetterQueue: Queue;
+  readonly routeChangesDeadLetterAlarm: Alarm;
+  readonly routeChangesRule: Rule;
+
+  constructor(scope: Construct, id: string, props: EventPublisherProps) {
+    super(scope, id);
+    const { stage, table, eventBus } = props;
+    if (table.tableStreamArn === undefined) throw new Error('EventPublisher needs a table with a stream');
+
+    this.function = new ServiceFunction(this, 'Function', {
+      entry: path.resolve(repoRoot, props.entry ?? publisherEntry),
+      description: 'Publishes route events: the routes table stream (revision inserts) to the event bus',
+      // Bounded PutEvents retries with backoff for a batch of up to 100 records.
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      logRetention: stage.logRetention,
+      logRemovalPolicy: stage.removalPolicy,
+      logLevel: stage.logLevel,
+    })
+      // TABLE_NAME (the store module reads it at import); the mapping grants the stream reads.
+      .bindTable(table, 'read')
+      .bindBus(eventBus, 'publish');
+
+    if (this.function.role !== undefined) {
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'dynamodb:ListStreams (granted by the DynamoDB event source) and the X-Ray actions support no resource-level permissions; the stream reads are on the table stream ARN only.',
+      });
+    }
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "It is a dead-letter queue: the event source mapping's on-failure destination (SqsDlq), which cdk-nag does not recognise as one.",
+    });
+    this.function.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        ...publisherMapping,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+        filters: [FilterCriteria.filter(publisherFilter)],
+      }),
+    );
+    this.deadLetterAlarm = visibleMessagesAlarm(this, 'DeadLetterAlarm', this.deadLetterQueue, props.alarmActions,
+      'Route events were given up on: the stream records are in the publisher dead-letter queue.');
+
+    this.routeChangesDeadLetterQueue = new Queue(this, 'RouteChangesDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.routeChangesQueue = new Queue(this, 'RouteChangesQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(60),
+      deadLetterQueue: { queue: this.routeChangesDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.routeChangesRule = new Rule(this, 'RouteChangesRule', {
+      eventBus,
+      description: 'Every traffic-manager route event to the route-changes queue',
+      eventPattern: { source: [eventSource] },
+      targets: [
+        new SqsQueue(this.routeChangesQueue, {
+          deadLetterQueue: this.routeChangesDeadLetterQueue,
+          retryAttempts: 20,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+    this.routeChangesDeadLetterAlarm = visibleMessagesAlarm(
+      this,
+      'RouteChangesDeadLetterAlarm',
+      this.routeChangesDeadLetterQueue,
+      props.alarmActions,
+      'Route events were not delivered to, or not consumed from, the route-changes queue.',
+    );
+  }
+}
+
+function visibleMessagesAlarm(
+  scope: Construct,
+  id: string,
+  queue: Queue,
+  actions: readonly IAlarmAction[] | undefined,
+  description: string,
+): Alarm {
+  const alarm = new Alarm(scope, id, {
+    alarmDescription: description,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  if (actions !== undefined) alarm.addAlarmAction(...actions);
+  return alarm;
+}
