@@ -3,6 +3,7 @@
  * validate requests (zod's own JSON Schema output, draft 2020-12, which OpenAPI 3.1 uses).
  */
 import { z } from 'zod';
+import { RouteSchema } from '../domain/route.schema.ts';
 import { ProblemSchema } from './common.schema.ts';
 import { endpointList, type EndpointDefinition } from './endpoints.ts';
 
@@ -66,17 +67,73 @@ function parameters(
   }));
 }
 
-const problem = (description: string): JsonSchema => ({
+const header = (name: string): JsonSchema => ({ $ref: `#/components/headers/${name}` });
+
+/** Response headers, documented once and referenced by every response that carries them. */
+const responseHeaders: Record<string, JsonSchema> = {
+  RequestId: {
+    description: "The caller's `x-request-id` if it sent one it can echo, else the gateway's request id.",
+    schema: { type: 'string' },
+  },
+  ETag: { description: 'The entity tag: `"<revision>"` for a route, a digest for a snapshot.', schema: { type: 'string' } },
+  RetryAfter: { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
+};
+
+const problem = (description: string, retry = false): JsonSchema => ({
   description,
+  headers: { 'x-request-id': header('RequestId'), ...(retry ? { 'Retry-After': header('RetryAfter') } : {}) },
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
+
+const visibleAscii = (max: number): JsonSchema => ({ type: 'string', pattern: `^[\\x21-\\x7e]{1,${max}}$` });
+
+/** Request headers the endpoint reads: correlation, preconditions, idempotency. */
+function headerParameters(endpoint: EndpointDefinition): JsonSchema[] {
+  const parameters: JsonSchema[] = [
+    { name: 'x-request-id', in: 'header', required: false, schema: visibleAscii(200), description: 'Echoed on the response.' },
+  ];
+  if (endpoint.method !== 'GET') {
+    parameters.push(
+      {
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description: 'Write only if the route is at this revision (`"7"`), or exists (`*`); else 412.',
+        schema: { type: 'string', pattern: '^(\\*|"[1-9][0-9]{0,14}")$' },
+      },
+      {
+        name: 'If-None-Match',
+        in: 'header',
+        required: false,
+        description: '`*`: write only if the route does not exist; else 412.',
+        schema: { type: 'string', enum: ['*'] },
+      },
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'Repeats with the same key and body within 24 h replay the first response.',
+        schema: visibleAscii(255),
+      },
+    );
+  } else if (endpoint.responses[304] !== undefined) {
+    parameters.push({
+      name: 'If-None-Match',
+      in: 'header',
+      required: false,
+      description: 'The ETag last seen: 304 if nothing changed.',
+      schema: { type: 'string' },
+    });
+  }
+  return parameters;
+}
 
 /** Error statuses every endpoint can answer, by what the endpoint does. */
 function errorResponses(endpoint: EndpointDefinition): Record<string, JsonSchema> {
   const responses: Record<string, JsonSchema> = {
-    '429': problem('Throttled; see Retry-After.'),
+    '429': problem('Throttled; see Retry-After.', true),
     '500': problem('Unexpected error; the body carries only the request id.'),
-    '503': problem('A dependency is unavailable; see Retry-After.'),
+    '503': problem('A dependency is unavailable; see Retry-After.', true),
   };
   if (endpoint.scopes !== null) {
     responses['401'] = problem('Missing or invalid bearer token.');
@@ -105,11 +162,15 @@ export function buildOpenApiDocument(endpoints: readonly EndpointDefinition[] = 
   for (const endpoint of endpoints) {
     const responses: Record<string, JsonSchema> = errorResponses(endpoint);
     for (const [status, schema] of Object.entries(endpoint.responses)) {
+      // Routes carry their revision as ETag; a snapshot (200 or 304) its digest.
+      const tagged = schema === RouteSchema || endpoint.responses[304] !== undefined;
+      const headers = { 'x-request-id': header('RequestId'), ...(tagged ? { ETag: header('ETag') } : {}) };
       responses[status] =
         schema === null
-          ? { description: status === '304' ? 'Not modified.' : 'No content.' }
+          ? { description: status === '304' ? 'Not modified.' : 'No content.', headers }
           : {
               description: 'Success.',
+              headers,
               content: { 'application/json': { schema: toSchema(schema, 'output', components) } },
             };
     }
@@ -119,6 +180,7 @@ export function buildOpenApiDocument(endpoints: readonly EndpointDefinition[] = 
       parameters: [
         ...parameters(endpoint.params, 'path', components),
         ...parameters(endpoint.query, 'query', components),
+        ...headerParameters(endpoint),
       ],
       responses,
       ...(endpoint.scopes === null ? { security: [] } : { security: [{ bearer: [...endpoint.scopes] }] }),
@@ -144,6 +206,7 @@ export function buildOpenApiDocument(endpoints: readonly EndpointDefinition[] = 
     paths,
     components: {
       ...components,
+      headers: responseHeaders,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     },
   };

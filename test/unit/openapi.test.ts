@@ -45,3 +45,28 @@ describe('the OpenAPI document', () => {
     expect(JSON.stringify(document)).not.toContain('#/$defs/');
   });
 });
+
+describe('headers in the OpenAPI document', () => {
+  const parameterNames = (path: string, method: string): string[] =>
+    (document.paths[path]?.[method]?.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+
+  it('documents preconditions and idempotency on every write, and If-None-Match on the snapshot', () => {
+    for (const endpoint of endpointList.filter((e) => e.method !== 'GET')) {
+      expect(parameterNames(endpoint.path, endpoint.method.toLowerCase())).toEqual(
+        expect.arrayContaining(['If-Match', 'If-None-Match', 'Idempotency-Key', 'x-request-id']),
+      );
+    }
+    expect(parameterNames('/v1/tenants/{tenant}/snapshot', 'get')).toContain('If-None-Match');
+    expect(parameterNames('/v1/tenants/{tenant}/routes', 'get')).not.toContain('If-Match');
+  });
+
+  it('documents ETag on route responses and Retry-After on 429 and 503', () => {
+    const getRoute = document.paths['/v1/tenants/{tenant}/routes/{service}/{env}']?.get?.responses as Record<
+      string,
+      { headers?: Record<string, unknown> }
+    >;
+    expect(Object.keys(getRoute['200']?.headers ?? {})).toEqual(['x-request-id', 'ETag']);
+    expect(Object.keys(getRoute['429']?.headers ?? {})).toContain('Retry-After');
+    expect(Object.keys(getRoute['503']?.headers ?? {})).toContain('Retry-After');
+  });
+});
