@@ -40,7 +40,8 @@ describe('the full endpoint table, bundled', () => {
 
     it('declares one bundled function per endpoint', () => {
       const { statelessTemplate } = synthesised();
-      statelessTemplate.resourceCountIs('AWS::Lambda::Function', endpointList.length);
+      // Every endpoint's function, and the event publisher.
+      statelessTemplate.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
       for (const endpoint of endpointList) {
         expect(functionOf(statelessTemplate, endpoint).Properties).toMatchObject({
           Runtime: 'nodejs24.x',

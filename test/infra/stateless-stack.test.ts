@@ -32,9 +32,9 @@ describe('stateless stack, built from the endpoint table', () => {
     dev = synth({ stage: 'dev' });
   });
 
-  it('declares one function per endpoint, on Node.js 24, arm64, with active tracing', () => {
+  it('declares one function per endpoint (and the event publisher), on Node.js 24, arm64, with active tracing', () => {
     const template = dev.statelessTemplate;
-    template.resourceCountIs('AWS::Lambda::Function', endpointList.length);
+    template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
     for (const endpoint of endpointList) {
       expect(functionOf(template, endpoint).Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -329,7 +329,8 @@ describe('stateless stack, built from the endpoint table', () => {
       JSON.stringify(alarm.Properties.Metrics ?? []).includes('ThrottledRequests'),
     );
     expect(throttleAlarms).toHaveLength(1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 2);
+    // Per function, API 5xx, table throttles, and one per dead-letter queue (publisher, route-changes).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 4);
   });
 
   it('draws a dashboard with Lambda, API Gateway and DynamoDB metrics', () => {
@@ -372,7 +373,7 @@ describe('stateless stack options', () => {
       entry: 'test/infra/fixtures/handler.ts',
     }));
     const { statelessTemplate } = synth({ endpoints: subset });
-    statelessTemplate.resourceCountIs('AWS::Lambda::Function', subset.length);
+    statelessTemplate.resourceCountIs('AWS::Lambda::Function', subset.length + 1);
   });
 
   it('keeps logs longer and logs at INFO in prod', () => {
