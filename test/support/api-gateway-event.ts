@@ -97,7 +97,9 @@ export function apiGatewayEvent(options: ApiGatewayEventOptions): APIGatewayProx
 /** A Lambda context as the runtime passes it; a new object (and request id) per call. */
 export function lambdaContext(overrides: Partial<Context> = {}): Context {
   return {
-    ...invocationContext({ functionName: 'traffic-manager-test-function', accountId: '123456789012' }),
+    // A generous deadline: tests assert correctness on a shared, busy emulator, not latency,
+    // and Powertools idempotency takes its in-progress expiry from the remaining time.
+    ...invocationContext({ functionName: 'traffic-manager-test-function', accountId: '123456789012', timeoutMs: 60_000 }),
     ...overrides,
   };
 }
