@@ -36,9 +36,11 @@ export const awsEnv = {
 };
 
 /** Names in logs and metrics; the CDK construct sets both, the defaults serve local runs. */
+export const defaultServiceName = 'traffic-manager';
+export const defaultMetricsNamespace = 'TrafficManager';
 export const observabilityEnv = {
-  POWERTOOLS_SERVICE_NAME: nonEmpty.default('traffic-manager'),
-  POWERTOOLS_METRICS_NAMESPACE: nonEmpty.default('TrafficManager'),
+  POWERTOOLS_SERVICE_NAME: nonEmpty.default(defaultServiceName),
+  POWERTOOLS_METRICS_NAMESPACE: nonEmpty.default(defaultMetricsNamespace),
 };
 
 export const tableEnv = { TABLE_NAME: nonEmpty };

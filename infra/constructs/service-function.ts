@@ -12,12 +12,13 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { defaultMetricsNamespace, defaultServiceName } from '../../shared/config.ts';
 import { routesTable } from '../resources.ts';
 import type { LogLevel } from '../stage.ts';
 
-/** Service name and metrics namespace the Powertools logger, tracer and metrics report under. */
-export const powertoolsServiceName = 'traffic-manager';
-export const metricsNamespace = 'TrafficManager';
+/** Powertools' service name and metrics namespace in every function: the functions' own defaults. */
+export const powertoolsServiceName = defaultServiceName;
+export const metricsNamespace = defaultMetricsNamespace;
 
 /**
  * Some bundled dependencies call `require` (Node built-ins, CommonJS leftovers); an ESM

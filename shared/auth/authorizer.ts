@@ -5,10 +5,10 @@
  * Config (shared/config.ts, `authEnv`) and the key source are built once per execution
  * environment: `AUTH_JWKS_URL` (AWS, a remote JWKS cached across invocations and refetched
  * for a rotated-in `kid`) or `AUTH_PUBLIC_JWK` (local stack and tests); see `keysFromConfig`
- * in ./token-verifier.ts. They are built on the first call rather than at import, because
- * every handler imports this module through the handler factory while only functions whose
- * endpoint has scopes are given the AUTH_* variables (health and OpenAPI get none). A
- * missing or bad variable then fails that first call with a `ConfigError` (a logged 500).
+ * in ./token-verifier.ts. They are built by `verifierOnce`, which the handler factory calls
+ * when it builds a handler whose endpoint has scopes, so a missing or bad variable fails
+ * that function's cold start; health and OpenAPI import this module too but are given no
+ * AUTH_* variables and never build it.
  */
 import { authEnv, parseEnv } from '../config.ts';
 import { ForbiddenError, RouteNotFoundError } from '../errors/http-errors.ts';

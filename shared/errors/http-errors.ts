@@ -1,7 +1,8 @@
 /**
  * The one error hierarchy of the project. Every error that should reach a caller as
- * something other than a 500 is an `HttpError`; the error mapper (shared/middleware/
- * error-mapper.ts) turns it into an RFC 9457 problem body, and is the only place that does.
+ * something other than a 500 is an `HttpError`; shared/middleware/problem.ts turns it into
+ * an RFC 9457 problem body (called by the handler factory's error mapper and the local
+ * gateway), and is the only place that does.
  */
 
 /** One failing field of a validation error, `path` in dotted form (`versions.v2.url`). */

@@ -10,6 +10,7 @@ import {
   DeleteTableCommand,
   DescribeTableCommand,
   PutItemCommand,
+  QueryCommand,
   TransactWriteItemsCommand,
   GetItemCommand,
   type DynamoDBClient,
@@ -162,6 +163,25 @@ describe('DynamoDB and Streams differences', () => {
       new GetItemCommand({ TableName: tableName, Key: { PK: { S: pk }, SK: { S: 'ROUTE' } }, ConsistentRead: true }),
     );
     expect(Item?.count?.N).toBe('2');
+  });
+
+  it('shows a write in a global secondary index at once (DynamoDB indexes are eventually consistent)', async () => {
+    const partition = uniqueName('gsi');
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: item(uniqueName('gsi-item'), { GSI1PK: { S: partition }, GSI1SK: { S: 'a' } }),
+      }),
+    );
+    const { Items } = await dynamodb.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'ByTenant',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: partition } },
+      }),
+    );
+    expect(Items).toHaveLength(1);
   });
 
   it('serves each table stream from exactly one shard', async () => {
