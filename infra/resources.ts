@@ -49,6 +49,19 @@ export const eventBus = {
   archivePattern: { source: [eventSource] },
 } as const;
 
+/**
+ * The consumer the project ships: a rule that copies every route event into the
+ * route-changes queue, for downstream consumers, with a dead-letter queue behind both.
+ */
+export const routeChanges = {
+  pattern: { source: [eventSource] },
+  queueRetentionDays: 4,
+  visibilityTimeoutSeconds: 60,
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: 5,
+  deadLetterRetentionDays: 14,
+} as const;
+
 /** Local stack only: a queue that receives every event on the bus (API.md, Local stack). */
 export const localTap = {
   queueName: 'traffic-manager-events-tap',
@@ -61,5 +74,8 @@ export const localNames = {
   tableName: 'traffic-manager-routes',
   eventBusName: 'traffic-manager-bus',
   archiveName: 'traffic-manager-archive',
+  routeChangesQueueName: 'traffic-manager-route-changes',
+  routeChangesDeadLetterQueueName: 'traffic-manager-route-changes-dlq',
+  routeChangesRuleName: 'traffic-manager-route-changes',
   region: 'us-east-1',
 } as const;

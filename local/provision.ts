@@ -26,7 +26,7 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { eventBus, localTap, routesTable } from '#infra/resources';
+import { eventBus, localNames, localTap, routeChanges, routesTable } from '#infra/resources';
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -43,6 +43,8 @@ export interface Provisioned {
   EventBusArn: string;
   TapQueueUrl: string;
   TapQueueArn: string;
+  RouteChangesQueueUrl: string;
+  RouteChangesQueueArn: string;
 }
 
 /** The CreateTable input for the routes table: what the CDK table declares. */
@@ -85,6 +87,7 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
     const TableStreamArn = await ensureTable(dynamodb, options.tableName);
     const EventBusArn = await ensureBus(events, options);
     const tap = await ensureTap(events, sqs, options.eventBusName);
+    const changes = await ensureRouteChanges(events, sqs, options.eventBusName);
     return {
       TableName: options.tableName,
       TableStreamArn,
@@ -92,6 +95,8 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
       EventBusArn,
       TapQueueUrl: tap.url,
       TapQueueArn: tap.arn,
+      RouteChangesQueueUrl: changes.url,
+      RouteChangesQueueArn: changes.arn,
     };
   } finally {
     dynamodb.destroy();
@@ -141,28 +146,56 @@ async function ensureBus(events: EventBridgeClient, options: ProvisionOptions): 
   return busArn;
 }
 
-async function ensureTap(
+/** The route-changes consumer of infra/constructs/event-publisher.ts: queue, dead-letter queue, rule. */
+async function ensureRouteChanges(
   events: EventBridgeClient,
   sqs: SQSClient,
   eventBusName: string,
 ): Promise<{ url: string; arn: string }> {
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: localTap.queueName }));
-  const url = QueueUrl ?? '';
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-  );
-  const arn = attributes.Attributes?.QueueArn ?? '';
+  const day = 24 * 60 * 60;
+  const deadLetter = await ensureQueue(sqs, localNames.routeChangesDeadLetterQueueName, {
+    MessageRetentionPeriod: String(routeChanges.deadLetterRetentionDays * day),
+  });
+  const queue = await ensureQueue(sqs, localNames.routeChangesQueueName, {
+    MessageRetentionPeriod: String(routeChanges.queueRetentionDays * day),
+    VisibilityTimeout: String(routeChanges.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: routeChanges.maxReceiveCount }),
+  });
   const rule = await events.send(
     new PutRuleCommand({
-      Name: localTap.ruleName,
+      Name: localNames.routeChangesRuleName,
       EventBusName: eventBusName,
-      EventPattern: JSON.stringify(localTap.pattern),
+      EventPattern: JSON.stringify(routeChanges.pattern),
       State: 'ENABLED',
     }),
   );
+  await allowRuleToSend(sqs, queue, rule.RuleArn);
+  await events.send(
+    new PutTargetsCommand({
+      Rule: localNames.routeChangesRuleName,
+      EventBusName: eventBusName,
+      Targets: [{ Id: 'route-changes', Arn: queue.arn, DeadLetterConfig: { Arn: deadLetter.arn } }],
+    }),
+  );
+  return queue;
+}
+
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string> = {},
+): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const url = QueueUrl ?? '';
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return { url, arn: Attributes?.QueueArn ?? '' };
+}
+
+/** The queue policy that lets one rule send to the queue, as the CDK SqsQueue target writes it. */
+async function allowRuleToSend(sqs: SQSClient, queue: { url: string; arn: string }, ruleArn: string | undefined): Promise<void> {
   await sqs.send(
     new SetQueueAttributesCommand({
-      QueueUrl: url,
+      QueueUrl: queue.url,
       Attributes: {
         Policy: JSON.stringify({
           Version: '2012-10-17',
@@ -171,16 +204,33 @@ async function ensureTap(
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
-              Resource: arn,
-              Condition: { ArnEquals: { 'aws:SourceArn': rule.RuleArn } },
+              Resource: queue.arn,
+              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
             },
           ],
         }),
       },
     }),
   );
-  await events.send(
-    new PutTargetsCommand({ Rule: localTap.ruleName, EventBusName: eventBusName, Targets: [{ Id: 'tap', Arn: arn }] }),
+}
+
+async function ensureTap(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  eventBusName: string,
+): Promise<{ url: string; arn: string }> {
+  const queue = await ensureQueue(sqs, localTap.queueName);
+  const rule = await events.send(
+    new PutRuleCommand({
+      Name: localTap.ruleName,
+      EventBusName: eventBusName,
+      EventPattern: JSON.stringify(localTap.pattern),
+      State: 'ENABLED',
+    }),
   );
-  return { url, arn };
+  await allowRuleToSend(sqs, queue, rule.RuleArn);
+  await events.send(
+    new PutTargetsCommand({ Rule: localTap.ruleName, EventBusName: eventBusName, Targets: [{ Id: 'tap', Arn: queue.arn }] }),
+  );
+  return queue;
 }

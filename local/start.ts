@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       EventBusName: resources.EventBusName,
       EventBusArn: resources.EventBusArn,
       TapQueueUrl: resources.TapQueueUrl,
+      RouteChangesQueueUrl: resources.RouteChangesQueueUrl,
     };
     await mkdir(localDir, { recursive: true });
     await writeFile(path.join(localDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);

@@ -21,7 +21,7 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { eventSource, routesTable } from '../resources.ts';
+import { routeChanges, routesTable } from '../resources.ts';
 import type { StageSettings } from '../stage.ts';
 import { repoRoot } from './endpoint-api.ts';
 import { ServiceFunction } from './service-function.ts';
@@ -123,19 +123,19 @@ export class EventPublisher extends Construct {
     this.routeChangesDeadLetterQueue = new Queue(this, 'RouteChangesDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(routeChanges.deadLetterRetentionDays),
     });
     this.routeChangesQueue = new Queue(this, 'RouteChangesQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(4),
-      visibilityTimeout: Duration.seconds(60),
-      deadLetterQueue: { queue: this.routeChangesDeadLetterQueue, maxReceiveCount: 5 },
+      retentionPeriod: Duration.days(routeChanges.queueRetentionDays),
+      visibilityTimeout: Duration.seconds(routeChanges.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.routeChangesDeadLetterQueue, maxReceiveCount: routeChanges.maxReceiveCount },
     });
     this.routeChangesRule = new Rule(this, 'RouteChangesRule', {
       eventBus,
       description: 'Every traffic-manager route event to the route-changes queue',
-      eventPattern: { source: [eventSource] },
+      eventPattern: { source: [...routeChanges.pattern.source] },
       targets: [
         new SqsQueue(this.routeChangesQueue, {
           deadLetterQueue: this.routeChangesDeadLetterQueue,

@@ -2,7 +2,7 @@
  * The local stack (local/provision.ts) and the CDK stack must declare the same table and
  * archive: handlers tested against the emulator then run against the same shape in AWS.
  */
-import { eventBus, routesTable } from '#infra/resources';
+import { eventBus, routeChanges, routesTable } from '#infra/resources';
 import { createTableInput } from '#local/provision';
 import { resourcesOf, synth } from '#test/infra/synth';
 
@@ -49,5 +49,24 @@ describe('the synthesised stateful resources agree with the local stack', () => 
   it('archives with the pattern and retention the local stack uses', () => {
     expect(archive?.Properties.EventPattern).toEqual(eventBus.archivePattern);
     expect(archive?.Properties.RetentionDays).toBe(eventBus.archiveRetentionDays);
+  });
+});
+
+describe('the route-changes consumer agrees with the local stack', () => {
+  const { statelessTemplate } = synth({ stage: 'dev' });
+  const rules = resourcesOf(statelessTemplate, 'AWS::Events::Rule');
+  const queues = resourcesOf(statelessTemplate, 'AWS::SQS::Queue');
+
+  it('matches the same events', () => {
+    expect(rules.map((rule) => rule.Properties.EventPattern)).toContainEqual(routeChanges.pattern);
+  });
+
+  it('keeps messages as long, redrives after as many receives, and hides them as long', () => {
+    const queue = queues.find((q) => q.Properties.RedrivePolicy !== undefined);
+    expect(queue?.Properties).toMatchObject({
+      MessageRetentionPeriod: routeChanges.queueRetentionDays * 86_400,
+      VisibilityTimeout: routeChanges.visibilityTimeoutSeconds,
+      RedrivePolicy: { maxReceiveCount: routeChanges.maxReceiveCount },
+    });
   });
 });
