@@ -34,9 +34,17 @@ export const publisherMapping = {
   batchSize: 100,
   /** Gather up to this long before invoking: fewer, fuller PutEvents calls. */
   maxBatchingWindow: Duration.seconds(1),
-  retryAttempts: 10,
-  /** A record still failing after a day goes to the dead-letter queue (streams keep 24 h). */
-  maxRecordAge: Duration.days(1),
+  /**
+   * Retry until the record is too old, not a fixed number of times: Lambda retries a stream
+   * batch at once, so ten attempts would give up within seconds of an EventBridge outage.
+   */
+  retryAttempts: -1,
+  /**
+   * A record still failing after 12 h goes to the dead-letter queue, which receives only its
+   * shard and sequence numbers; the stream keeps it 12 h more, and the revision item keeps
+   * it for good (docs/events.md, "Recovering").
+   */
+  maxRecordAge: Duration.hours(12),
   /** One batch per shard at a time: records of a route (one partition) stay in order. */
   parallelizationFactor: 1,
 } as const;
@@ -65,6 +73,8 @@ export class EventPublisher extends Construct {
   /** Where the event source mapping sends records it gives up on. */
   readonly deadLetterQueue: Queue;
   readonly deadLetterAlarm: Alarm;
+  /** The oldest unpublished record is older than a few minutes: events are lagging. */
+  readonly iteratorAgeAlarm: Alarm;
   /** The shipped consumer: every route event, for downstream systems. */
   readonly routeChangesQueue: Queue;
   readonly routeChangesDeadLetterQueue: Queue;
@@ -86,8 +96,7 @@ export class EventPublisher extends Construct {
       logRemovalPolicy: stage.removalPolicy,
       logLevel: stage.logLevel,
     })
-      // TABLE_NAME (the store module reads it at import); the mapping grants the stream reads.
-      .bindTable(table, 'read')
+      // No table grant: the event source mapping grants the stream reads, nothing else.
       .bindBus(eventBus, 'publish');
 
     if (this.function.role !== undefined) {
@@ -117,6 +126,15 @@ export class EventPublisher extends Construct {
         filters: [FilterCriteria.filter(publisherFilter)],
       }),
     );
+    this.iteratorAgeAlarm = new Alarm(this, 'IteratorAgeAlarm', {
+      alarmDescription: 'Route events lag: the publisher is behind the table stream by over 5 minutes.',
+      metric: this.function.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 5 * 60 * 1000,
+      evaluationPeriods: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmActions !== undefined) this.iteratorAgeAlarm.addAlarmAction(...props.alarmActions);
     this.deadLetterAlarm = visibleMessagesAlarm(this, 'DeadLetterAlarm', this.deadLetterQueue, props.alarmActions,
       'Route events were given up on: the stream records are in the publisher dead-letter queue.');
 

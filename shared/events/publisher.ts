@@ -18,7 +18,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
 import { REVISION_SK_PREFIX, attr } from '../store/route-keys.ts';
-import { isRevisionItem, parseRevisionItem, type StoredRevision } from '../store/route.store.ts';
+import { isRevisionItem, parseRevisionItem, type StoredRevision } from '../store/revision-item.ts';
 import {
   RouteEventDetailSchema,
   detailTypeOf,

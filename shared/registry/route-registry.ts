@@ -21,7 +21,13 @@ import type {
   Route,
 } from '../domain/route.schema.ts';
 import { upstreamPolicyFromEnv } from '../domain/upstream-url.ts';
-import { NotFoundError, PreconditionFailedError, RouteNotFoundError } from '../errors/http-errors.ts';
+import {
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  RouteNotFoundError,
+} from '../errors/http-errors.ts';
+import { eventFits } from '../events/route-event.schema.ts';
 import {
   getRevision,
   getRoute,
@@ -80,6 +86,11 @@ async function write<O extends { changed: boolean; route: Route | null }>(
         throw new PreconditionFailedError('The route does not exist (If-Match: *).');
       }
       const outcome = change(current, changeContext(request, context));
+      if (outcome.changed && !eventFits(outcome.route, current)) {
+        throw new PayloadTooLargeError(
+          'The route would be too large to publish as one event (the route before and after a change must fit in 256 KB); remove versions or rules, or shorten URLs.',
+        );
+      }
       return { ...outcome, next: outcome.route };
     },
   });

@@ -19,7 +19,6 @@ import {
 import { z } from 'zod';
 import { documentClient, tableName } from '../clients/dynamodb.ts';
 import {
-  RevisionSchema,
   RouteSchema,
   type ChangeKind,
   type Revision,
@@ -51,17 +50,9 @@ const RouteItemSchema = z.object({
   route: RouteSchema.optional(),
 });
 
-/** A revision item as stored: the public revision and the route before the change. */
-const RevisionItemSchema = z.object({
-  ...RevisionSchema.shape,
-  previous: RouteSchema.nullable(),
-});
+import { parseRevisionItem } from './revision-item.ts';
 
-/** What a revision item holds beyond the public `Revision`: the route before the change. */
-export interface StoredRevision {
-  revision: Revision;
-  previous: Route | null;
-}
+export { isRevisionItem, parseRevisionItem, RevisionItemSchema, type StoredRevision } from './revision-item.ts';
 
 export interface ReadRouteResult {
   /** The live route; undefined when it never existed or was deleted. */
@@ -205,18 +196,6 @@ export async function commitChange(change: Change): Promise<Revision> {
     ),
   );
   return committed;
-}
-
-/** Parses a stored revision item (from a read, or a stream record's new image). */
-export function parseRevisionItem(item: Record<string, unknown>): StoredRevision {
-  const { previous, ...revision } = RevisionItemSchema.parse(item);
-  return { revision, previous };
-}
-
-/** Whether an item (a stream record's new image, say) is a revision item. */
-export function isRevisionItem(item: Record<string, unknown>): boolean {
-  const sk = item[attr.sk];
-  return typeof sk === 'string' && sk.startsWith(REVISION_SK_PREFIX);
 }
 
 /** One past revision, as it was; undefined when there is no such revision. */

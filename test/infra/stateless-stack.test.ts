@@ -329,8 +329,9 @@ describe('stateless stack, built from the endpoint table', () => {
       JSON.stringify(alarm.Properties.Metrics ?? []).includes('ThrottledRequests'),
     );
     expect(throttleAlarms).toHaveLength(1);
-    // Per function, API 5xx, table throttles, and one per dead-letter queue (publisher, route-changes).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 4);
+    // Per function, API 5xx, table throttles, one per dead-letter queue (publisher,
+    // route-changes) and the publisher's iterator age.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 5);
   });
 
   it('draws a dashboard with Lambda, API Gateway and DynamoDB metrics', () => {

@@ -6,7 +6,9 @@ import {
   RouteEventDetailSchema,
   RouteEventSchema,
   detailTypeOf,
+  eventFits,
   eventSource,
+  MAX_EVENT_ENTRY_BYTES,
   routeEventId,
   routeEventJsonSchema,
   uuidV5,
@@ -36,6 +38,12 @@ describe('routeEventId', () => {
     const first = routeEventId({ ...key, revision: 7 });
     expect(routeEventId({ tenant: 'acme', service: 'checkout', env: 'prod', revision: 7 })).toBe(first);
     expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('never changes across releases: consumers dedupe redeliveries that straddle a deploy', () => {
+    expect(routeEventId({ tenant: 'acme', service: 'checkout', env: 'prod', revision: 7 })).toBe(
+      'bf3d70a4-1112-5c46-ba6a-6c644fd155a1',
+    );
   });
 
   it('differs for another revision, env, service or tenant', () => {
@@ -112,5 +120,15 @@ describe('RouteEventSchema', () => {
     for (const value of ['traffic-manager', 'Route Created', 'Route Updated', 'Route Deleted', 'eventId', 'previous']) {
       expect(text).toContain(value);
     }
+  });
+});
+
+describe('eventFits', () => {
+  it('accepts a change whose route before and after fit in one PutEvents entry, with room for the rest', () => {
+    const half = (bytes: number) => ({ blob: 'x'.repeat(bytes) });
+    expect(eventFits(half(100_000), half(100_000))).toBe(true);
+    expect(eventFits(half(130_000), half(130_000))).toBe(false);
+    expect(eventFits(half(MAX_EVENT_ENTRY_BYTES - 5_000), null)).toBe(true);
+    expect(eventFits(null, half(MAX_EVENT_ENTRY_BYTES))).toBe(false);
   });
 });
