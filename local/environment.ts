@@ -20,6 +20,7 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     AWS_SECRET_ACCESS_KEY: 'local',
     // The emulator serialises requests: under a burst a call can wait its turn for seconds.
     AWS_REQUEST_TIMEOUT_MS: '30000',
+    RESOLVE_LOAD_DEADLINE_MS: '30000',
     TABLE_NAME: localNames.tableName,
     EVENT_BUS_NAME: localNames.eventBusName,
     POWERTOOLS_TRACE_ENABLED: 'false',

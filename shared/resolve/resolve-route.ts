@@ -4,7 +4,8 @@
  *
  * Cache settings come from the environment, each optional (defaults in `resolveCacheEnv`):
  * `RESOLVE_CACHE_TTL_MS`, `RESOLVE_CACHE_NEGATIVE_TTL_MS`, `RESOLVE_CACHE_MAX_STALE_MS`,
- * `RESOLVE_CACHE_MAX_ENTRIES`, `RESOLVE_BREAKER_FAILURES`, `RESOLVE_BREAKER_COOL_DOWN_MS`.
+ * `RESOLVE_CACHE_MAX_ENTRIES`, `RESOLVE_BREAKER_FAILURES`, `RESOLVE_BREAKER_COOL_DOWN_MS`,
+ * `RESOLVE_LOAD_DEADLINE_MS`.
  */
 import { z } from 'zod';
 import { parseEnv } from '../config.ts';
@@ -25,13 +26,19 @@ export const resolveCacheEnv = {
   RESOLVE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(1000),
   RESOLVE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   RESOLVE_BREAKER_COOL_DOWN_MS: milliseconds.default(5000),
+  /**
+   * How long resolve waits for the table before it counts the load as failed and serves the
+   * last-known-good route: well under the SDK's own timeouts and retries (3 × 3 s), so a
+   * hanging table does not eat the function's timeout.
+   */
+  RESOLVE_LOAD_DEADLINE_MS: milliseconds.default(1500),
 };
 
 const env = parseEnv(resolveCacheEnv);
 
 /** The execution environment's route cache; exported for tests and health reporting. */
 export const routeCache = new RouteCache<RouteKey, Route>({
-  load: (key) => getRoute(key),
+  load: (key) => withDeadline(getRoute(key), env.RESOLVE_LOAD_DEADLINE_MS),
   keyOf: routePk,
   ttlMs: env.RESOLVE_CACHE_TTL_MS,
   negativeTtlMs: env.RESOLVE_CACHE_NEGATIVE_TTL_MS,
@@ -40,6 +47,15 @@ export const routeCache = new RouteCache<RouteKey, Route>({
   failureThreshold: env.RESOLVE_BREAKER_FAILURES,
   coolDownMs: env.RESOLVE_BREAKER_COOL_DOWN_MS,
 });
+
+/** The route load, or a `TimeoutError` once `ms` have passed (the load runs on regardless). */
+function withDeadline<T>(load: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })), ms);
+  });
+  return Promise.race([load, deadline]).finally(() => clearTimeout(timer));
+}
 
 export interface ResolveRouteRequest {
   route: RouteKey;

@@ -1,0 +1,46 @@
+/**
+ * A table that hangs instead of failing: resolve stops waiting after its load deadline and
+ * serves the last-known-good route, instead of spending the SDK's timeouts and retries.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Route } from '#shared/domain/route.schema';
+import { dynamoDbClient } from '#shared/clients/dynamodb';
+import type { RouteKey } from '#shared/store/route.store';
+import { registry, twoVersionBody, uniqueTenant } from '../registry/registry-client.ts';
+
+// Set before the module reads them at import: a short TTL and a short load deadline.
+Object.assign(process.env, { RESOLVE_CACHE_TTL_MS: '100', RESOLVE_LOAD_DEADLINE_MS: '300' });
+
+interface Cache {
+  get(key: RouteKey): Promise<{ value: Route | undefined; source: string }>;
+}
+let routeCache: Cache;
+
+beforeAll(async () => {
+  ({ routeCache } = (await import('#shared/resolve/resolve-route')) as unknown as { routeCache: Cache });
+});
+
+it('serves the cached route when a reload hangs past the deadline', async () => {
+  const tenant = uniqueTenant();
+  expect((await registry(tenant).putRoute(twoVersionBody())).status).toBe(201);
+  const key = { tenant, service: 'checkout', env: 'prod' };
+  expect((await routeCache.get(key)).source).toBe('load');
+  await sleep(150);
+
+  // Every GetItem now takes 3 s: far past the deadline, but it would succeed in the end.
+  const hang = 'hang-get-item';
+  dynamoDbClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetItemCommand') await sleep(3_000);
+      return next(args);
+    },
+    { step: 'initialize', name: hang },
+  );
+  try {
+    const answer = await routeCache.get(key);
+    expect(answer.source).toBe('stale');
+    expect(answer.value?.tenant).toBe(tenant);
+  } finally {
+    dynamoDbClient.middlewareStack.remove(hang);
+  }
+});
