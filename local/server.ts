@@ -149,7 +149,9 @@ function decodePathValue(value: string): string {
 }
 
 function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
-  return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId });
+  // 30 s, not the deployed 10 s: the emulator answers one request at a time, so under a
+  // burst (tests, fuzzing) a correct call can wait its turn for seconds.
+  return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: 30_000 });
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
