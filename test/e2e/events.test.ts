@@ -3,24 +3,13 @@
  * script in its own process with its own emulator; route changes over HTTP; the events read
  * from the tap queue `traffic-manager-events-tap`, which a rule feeds with every event.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { repoRoot } from '#local/paths';
 import { routeEventId, type RouteEvent } from '#shared/events/route-event.schema';
 import { receiveRouteEvents } from '#test/integration/events/queue-events';
 import { bearer } from '#test/support/auth-tokens';
 import { apiClient, type ApiClient } from '#test/support/http-client';
-
-interface Outputs {
-  ApiUrl: string;
-  AwsEndpoint: string;
-  Region: string;
-  TapQueueUrl: string;
-}
+import { spawnStartedStack, type StartedStack, type StartOutputs } from '#test/support/local-stack';
 
 const run = randomUUID().slice(0, 8);
 const tenant = `ev-${run}`;
@@ -34,10 +23,8 @@ const routeBody = {
   rules: [],
 };
 
-let stack: ChildProcessWithoutNullStreams;
-let localDir: string;
-let outputs: Outputs;
-let printed = '';
+let stack: StartedStack;
+let outputs: StartOutputs;
 let sqs: SQSClient;
 let api: ApiClient;
 let writer: string;
@@ -47,25 +34,8 @@ const receiveEvents = (count: number, timeoutMs: number): Promise<RouteEvent[]> 
   receiveRouteEvents(sqs, outputs.TapQueueUrl, count, timeoutMs);
 
 beforeAll(async () => {
-  localDir = await mkdtemp(path.join(tmpdir(), 'tm-events-'));
-  stack = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, PORT: '0', TM_LOCAL_DIR: localDir },
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up: ${printed}`)), 60_000);
-    const onOutput = (chunk: Buffer): void => {
-      printed += chunk.toString();
-      if (printed.includes('Press Ctrl-C to stop.')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    stack.stdout.on('data', onOutput);
-    stack.stderr.on('data', onOutput);
-    stack.once('exit', (code) => reject(new Error(`npm start exited with ${String(code)}: ${printed}`)));
-  });
-  outputs = JSON.parse(await readFile(path.join(localDir, 'outputs.json'), 'utf8')) as Outputs;
+  stack = await spawnStartedStack();
+  outputs = stack.outputs;
   sqs = new SQSClient({
     endpoint: outputs.AwsEndpoint,
     region: outputs.Region,
@@ -77,12 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sqs.destroy();
-  if (stack.exitCode === null) {
-    const exited = new Promise((resolve) => stack.once('exit', resolve));
-    stack.kill('SIGTERM');
-    await exited;
-  }
-  await rm(localDir, { recursive: true, force: true });
+  await stack.stop();
 });
 
 describe('route events with npm start', () => {
