@@ -84,14 +84,23 @@ export function stickyBucket(route: Pick<Route, 'tenant' | 'service' | 'env'>, k
 }
 
 /** Active versions with weight > 0, in the stable order of the bucket contract (by name). */
-export function weightedCandidates(route: Pick<Route, 'versions'>): [string, Version][] {
-  return Object.entries(route.versions)
-    .filter(([, version]) => version.state === 'active' && version.weight > 0)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function weightedCandidates(route: Pick<Route, 'versions'>): readonly [string, Version][] {
+  // Routes are never mutated (the cache serves one object until it reloads), so the sorted
+  // candidates are computed once per route object, not once per request.
+  let candidates = candidatesByVersions.get(route.versions);
+  if (candidates === undefined) {
+    candidates = Object.entries(route.versions)
+      .filter(([, version]) => version.state === 'active' && version.weight > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    candidatesByVersions.set(route.versions, candidates);
+  }
+  return candidates;
 }
 
+const candidatesByVersions = new WeakMap<Route['versions'], [string, Version][]>();
+
 /** The first candidate whose cumulative weight (with the total) satisfies `below`. */
-function pick(candidates: [string, Version][], below: (cumulative: number, total: number) => boolean): [string, Version] | undefined {
+function pick(candidates: readonly [string, Version][], below: (cumulative: number, total: number) => boolean): [string, Version] | undefined {
   const total = candidates.reduce((sum, [, version]) => sum + version.weight, 0);
   let cumulative = 0;
   for (const candidate of candidates) {
@@ -132,11 +141,13 @@ export function resolve(route: Route, request: ResolveRequest): Resolution {
     return answer(route, request.version, pinned, 'pinned');
   }
 
-  const headers = lowerCaseHeaders(request.headers);
-  for (const rule of route.rules) {
-    if (headers.get(rule.header.toLowerCase()) !== rule.equals) continue;
-    const target = Object.hasOwn(versions, rule.version) ? versions[rule.version] : undefined;
-    if (target?.state === 'active') return answer(route, rule.version, target, 'rule');
+  if (route.rules.length > 0) {
+    const headers = lowerCaseHeaders(request.headers);
+    for (const rule of route.rules) {
+      if (headers.get(rule.header.toLowerCase()) !== rule.equals) continue;
+      const target = Object.hasOwn(versions, rule.version) ? versions[rule.version] : undefined;
+      if (target?.state === 'active') return answer(route, rule.version, target, 'rule');
+    }
   }
 
   const candidates = weightedCandidates(route);

@@ -17,8 +17,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
   type DynamoDBStreamsClient,
 } from '@aws-sdk/client-dynamodb-streams';
 import {
@@ -43,6 +41,7 @@ import { execFileSync } from 'node:child_process';
 import { createTableInput } from '#local/provision';
 import { repoRoot, venvPython } from '#local/paths';
 import { testDynamoDb, testEventBridge, testSqs, testStreams, uniqueName } from '#test/support/aws';
+import { streamRecords } from './events/event-harness.ts';
 
 let dynamodb: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
@@ -73,16 +72,8 @@ const item = (pk: string, extra: Record<string, { S: string } | { N: string }> =
 });
 
 async function streamRecordsFor(pk: string) {
-  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-  const records = [];
-  for (const shard of StreamDescription?.Shards ?? []) {
-    const { ShardIterator } = await streams.send(
-      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
-    );
-    const { Records } = await streams.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
-    records.push(...(Records ?? []).filter((record) => record.dynamodb?.Keys?.PK?.S === pk));
-  }
-  return records;
+  const records = await streamRecords(streams, streamArn);
+  return records.filter((record) => record.dynamodb?.Keys?.PK?.S === pk);
 }
 
 describe('our launcher (serialised requests)', () => {

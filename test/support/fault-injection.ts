@@ -74,3 +74,20 @@ export function injectFault(client: InjectableClient, options: FaultOptions): In
     },
   };
 }
+
+/**
+ * Runs `act` with the fault in place and always takes it out again; returns what `act`
+ * returned and the fault (for its attempt counts).
+ */
+export async function withFault<T>(
+  client: InjectableClient,
+  options: FaultOptions,
+  act: () => Promise<T>,
+): Promise<{ result: T; fault: InjectedFault }> {
+  const fault = injectFault(client, options);
+  try {
+    return { result: await act(), fault };
+  } finally {
+    fault.remove();
+  }
+}

@@ -4,36 +4,31 @@
  * caller only the request id, throttling beyond the retries is a 503 with Retry-After, and
  * neither writes anything.
  */
-import { jest } from '@jest/globals';
 import {
   DynamoDBServiceException,
   ProvisionedThroughputExceededException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { dynamoDbClient } from '#shared/clients/dynamodb';
-import { injectFault } from '#test/support/fault-injection';
+import { withFault } from '#test/support/fault-injection';
 import { expectProblem, registry, twoVersionBody, uniqueTenant, version } from './registry-client.ts';
-
-jest.setTimeout(60_000);
 
 const awsMessage = 'Requested resource not found: Table: traffic-manager arn:aws:dynamodb:us-east-1:123456789012';
 
 describe('PUT route when DynamoDB fails', () => {
   it('answers 500 with only the request id when TransactWriteItems fails unrecoverably, writing nothing', async () => {
     const api = registry(uniqueTenant());
-    const fault = injectFault(dynamoDbClient, {
-      command: 'TransactWriteItemsCommand',
-      times: 1,
-      error: () => new ResourceNotFoundException({ message: awsMessage, $metadata: { httpStatusCode: 400 } }),
-    });
-    let response;
-    try {
-      response = await api.putRoute(twoVersionBody(), { headers: { 'X-Request-Id': 'req-fault-500' } });
-      expect(fault.failed).toBe(1);
-      expect(fault.attempts).toBe(1);
-    } finally {
-      fault.remove();
-    }
+    const { result: response, fault } = await withFault(
+      dynamoDbClient,
+      {
+        command: 'TransactWriteItemsCommand',
+        times: 1,
+        error: () => new ResourceNotFoundException({ message: awsMessage, $metadata: { httpStatusCode: 400 } }),
+      },
+      () => api.putRoute(twoVersionBody(), { headers: { 'X-Request-Id': 'req-fault-500' } }),
+    );
+    expect(fault.failed).toBe(1);
+    expect(fault.attempts).toBe(1);
 
     const problem = expectProblem(response, 500);
     expect(problem).toEqual({
@@ -53,17 +48,15 @@ describe('PUT route when DynamoDB fails', () => {
   it('answers 500 to an unknown failure of a replacing PUT, leaving the route and history as they were', async () => {
     const api = registry(uniqueTenant());
     const created = await api.putRoute(twoVersionBody());
-    const fault = injectFault(dynamoDbClient, {
-      command: 'TransactWriteItemsCommand',
-      times: 1,
-      error: () => new ResourceNotFoundException({ message: awsMessage, $metadata: { httpStatusCode: 400 } }),
-    });
-    let response;
-    try {
-      response = await api.putRoute({ versions: { v9: version('v9') }, defaultVersion: 'v9' });
-    } finally {
-      fault.remove();
-    }
+    const { result: response } = await withFault(
+      dynamoDbClient,
+      {
+        command: 'TransactWriteItemsCommand',
+        times: 1,
+        error: () => new ResourceNotFoundException({ message: awsMessage, $metadata: { httpStatusCode: 400 } }),
+      },
+      () => api.putRoute({ versions: { v9: version('v9') }, defaultVersion: 'v9' }),
+    );
 
     expectProblem(response, 500);
     expect(response.raw.body).not.toContain(awsMessage);
@@ -74,20 +67,18 @@ describe('PUT route when DynamoDB fails', () => {
 
   it('answers 503 with Retry-After when throttling outlasts the SDK retries, writing nothing', async () => {
     const api = registry(uniqueTenant());
-    const fault = injectFault(dynamoDbClient, {
-      command: 'TransactWriteItemsCommand',
-      times: 100,
-      error: () =>
-        new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded', $metadata: { httpStatusCode: 400 } }),
-    });
-    let response;
-    try {
-      response = await api.putRoute(twoVersionBody());
-      // The SDK's standard retry strategy: three attempts in all, then the handler gives up.
-      expect(fault.attempts).toBe(3);
-    } finally {
-      fault.remove();
-    }
+    const { result: response, fault } = await withFault(
+      dynamoDbClient,
+      {
+        command: 'TransactWriteItemsCommand',
+        times: 100,
+        error: () =>
+          new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded', $metadata: { httpStatusCode: 400 } }),
+      },
+      () => api.putRoute(twoVersionBody()),
+    );
+    // The SDK's standard retry strategy: three attempts in all, then the handler gives up.
+    expect(fault.attempts).toBe(3);
 
     const problem = expectProblem(response, 503);
     expect(response.headers['retry-after']).toMatch(/^\d+$/);
@@ -99,18 +90,16 @@ describe('PUT route when DynamoDB fails', () => {
 
   it('answers 503 with Retry-After when the service errors on every attempt', async () => {
     const api = registry(uniqueTenant());
-    const fault = injectFault(dynamoDbClient, {
-      command: 'TransactWriteItemsCommand',
-      times: 100,
-      error: () =>
-        new DynamoDBServiceException({ name: 'InternalServerError', $fault: 'server', message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
-    });
-    let response;
-    try {
-      response = await api.putRoute(twoVersionBody());
-    } finally {
-      fault.remove();
-    }
+    const { result: response } = await withFault(
+      dynamoDbClient,
+      {
+        command: 'TransactWriteItemsCommand',
+        times: 100,
+        error: () =>
+          new DynamoDBServiceException({ name: 'InternalServerError', $fault: 'server', message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+      },
+      () => api.putRoute(twoVersionBody()),
+    );
 
     expectProblem(response, 503);
     expect(response.headers['retry-after']).toBe('1');
@@ -119,17 +108,15 @@ describe('PUT route when DynamoDB fails', () => {
 
   it('commits once when throttling clears within the SDK retries', async () => {
     const api = registry(uniqueTenant());
-    const fault = injectFault(dynamoDbClient, {
-      command: 'TransactWriteItemsCommand',
-      times: 2,
-      error: () => new ProvisionedThroughputExceededException({ message: 'Throughput exceeded', $metadata: { httpStatusCode: 400 } }),
-    });
-    let response;
-    try {
-      response = await api.putRoute(twoVersionBody());
-    } finally {
-      fault.remove();
-    }
+    const { result: response } = await withFault(
+      dynamoDbClient,
+      {
+        command: 'TransactWriteItemsCommand',
+        times: 2,
+        error: () => new ProvisionedThroughputExceededException({ message: 'Throughput exceeded', $metadata: { httpStatusCode: 400 } }),
+      },
+      () => api.putRoute(twoVersionBody()),
+    );
 
     expect(response.status).toBe(201);
     expect(response.headers.etag).toBe('"1"');

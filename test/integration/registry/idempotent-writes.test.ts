@@ -4,7 +4,6 @@
  * commits nothing new, even when the route changed in between.
  */
 import { randomUUID } from 'node:crypto';
-import { jest } from '@jest/globals';
 import {
   expectProblem,
   registry,
@@ -15,8 +14,6 @@ import {
   type Registry,
   type Response,
 } from './registry-client.ts';
-
-jest.setTimeout(60_000);
 
 type Write = (api: Registry, headers: Record<string, string>) => Promise<Response<unknown>>;
 

@@ -2,11 +2,8 @@
  * The whole life of a route through the real handlers (middleware chain, auth, validation,
  * use cases, store) against the emulator, as API.md describes it.
  */
-import { jest } from '@jest/globals';
 import type { Revision, Route } from '#shared/domain/route.schema';
 import { registry, revisionNumbers, twoVersionBody, uniqueTenant, version } from './registry-client.ts';
-
-jest.setTimeout(60_000);
 
 function content(route: Route | null | undefined) {
   if (route === null || route === undefined) return route;

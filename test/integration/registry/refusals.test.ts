@@ -4,7 +4,6 @@
  * changes nothing: the route reads the same and no revision or audit entry was added.
  */
 import { randomUUID } from 'node:crypto';
-import { jest } from '@jest/globals';
 import { bearer } from '#test/support/auth-tokens';
 import {
   expectProblem,
@@ -60,8 +59,6 @@ async function expectNothingWritten(before: Before): Promise<void> {
   expect(await revisions(before.api)).toEqual(before.revisions);
   expect(await auditCount(before.api)).toBe(before.audit);
 }
-
-jest.setTimeout(60_000);
 
 type Request = (api: Registry, tenant: string) => Promise<Response<unknown>>;
 

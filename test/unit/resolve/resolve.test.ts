@@ -290,3 +290,14 @@ describe('resolve, step 4: default, then 503', () => {
     expect(attempt).toThrow(expect.objectContaining({ status: 503 }));
   });
 });
+
+describe('weighted candidates per route object', () => {
+  it('follows a new route object rather than serving the candidates of an earlier one', () => {
+    const before = route({ versions: weights({ v1: 100, v2: 0 }), rules: [] });
+    expect(resolve(before, { key: 'user-1', headers: {} }).version).toBe('v1');
+    const after = route({ versions: weights({ v1: 0, v2: 100 }), rules: [] });
+    expect(resolve(after, { key: 'user-1', headers: {} }).version).toBe('v2');
+    // The first object still answers as it did: nothing was shared between the two.
+    expect(resolve(before, { key: 'user-1', headers: {} }).version).toBe('v1');
+  });
+});
