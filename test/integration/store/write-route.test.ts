@@ -13,7 +13,7 @@ import {
   ServiceUnavailableError,
 } from '#shared/errors/http-errors';
 import { getRevision, getRoute, listRevisions, parseRevisionItem, readRoute } from '#shared/store/route.store';
-import { writeRoute, type WriteRouteOptions, type ApplyOutcome } from '#shared/store/write-route';
+import { MAX_WRITE_ATTEMPTS, writeRoute, type WriteRouteOptions, type ApplyOutcome } from '#shared/store/write-route';
 import { checkTransactionLimits, itemSize } from '#shared/store/dynamodb-errors';
 import { injectFault } from '#test/support/fault-injection';
 import { addVersion, deleteIt, putVersions, routeKey, routeWith, uniqueTenant, version } from './helpers.ts';
@@ -108,20 +108,45 @@ describe('writeRoute', () => {
     expect(Object.keys((await getRoute(key, { consistent: true }))?.versions ?? {})).toHaveLength(2);
   });
 
-  it('loses no change when 12 writers without a precondition race', async () => {
+  // A writer loses a race only to another writer's commit, and re-reads past it, so with n
+  // writers each loses at most n - 1 times: MAX_WRITE_ATTEMPTS writers always all land (the
+  // emulator serialises requests, so there are no TransactionConflicts to lose to as well).
+  it(`loses no change when ${MAX_WRITE_ATTEMPTS} writers without a precondition race`, async () => {
     const key = routeKey(uniqueTenant());
+    const n = MAX_WRITE_ATTEMPTS;
 
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => write({ key, apply: addVersion(key, `w${i}`), kind: 'version.put' })),
+      Array.from({ length: n }, (_, i) => write({ key, apply: addVersion(key, `w${i}`), kind: 'version.put' })),
     );
 
     expect(results.map((result) => result.revision).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 12 }, (_, i) => i + 1),
+      Array.from({ length: n }, (_, i) => i + 1),
     );
     const route = await getRoute(key, { consistent: true });
-    expect(Object.keys(route?.versions ?? {}).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `w${i}`).sort());
-    expect(route?.revision).toBe(12);
-    expect(await allRevisionNumbers(key)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(Object.keys(route?.versions ?? {}).sort()).toEqual(Array.from({ length: n }, (_, i) => `w${i}`).sort());
+    expect(route?.revision).toBe(n);
+    expect(await allRevisionNumbers(key)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  });
+
+  it('gives 503 with Retry-After, never a lost or half-written change, to writers beyond what the retries absorb', async () => {
+    const key = routeKey(uniqueTenant());
+    const names = Array.from({ length: MAX_WRITE_ATTEMPTS + 6 }, (_, i) => `w${i}`);
+
+    const results = await Promise.allSettled(
+      names.map((name) => write({ key, apply: addVersion(key, name), kind: 'version.put' })),
+    );
+
+    const landed = names.filter((_, i) => results[i]?.status === 'fulfilled');
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        expect(result.reason).toBeInstanceOf(ServiceUnavailableError);
+        expect(result.reason).toMatchObject({ status: 503, headers: { 'Retry-After': '1' } });
+      }
+    }
+    const route = await getRoute(key, { consistent: true });
+    expect(Object.keys(route?.versions ?? {}).sort()).toEqual([...landed].sort());
+    expect(route?.revision).toBe(landed.length);
+    expect(await allRevisionNumbers(key)).toEqual(Array.from({ length: landed.length }, (_, i) => i + 1));
   });
 
   it('writes neither item when the revision item cannot be written', async () => {
