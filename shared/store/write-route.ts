@@ -58,8 +58,14 @@ export interface WriteRouteResult<O extends ApplyOutcome> {
   committed: Revision | undefined;
 }
 
-/** Attempts in all when writers without a precondition race for the same route. */
-export const MAX_WRITE_ATTEMPTS = 10;
+/**
+ * Attempts in all when writers without a precondition race for the same route. A writer
+ * loses only to another writer's commit and then re-reads past it, so each of n racing
+ * writers loses at most n - 1 times: 16 lets a dozen simultaneous writers all land, with
+ * room for TransactionConflicts. The backoff sleeps at most ~4.6 s in all (~2.3 s expected),
+ * inside the functions' 10 s timeout.
+ */
+export const MAX_WRITE_ATTEMPTS = 16;
 const BACKOFF_BASE_MS = 10;
 const BACKOFF_CAP_MS = 400;
 

@@ -4,7 +4,6 @@
  * precondition (every writer's change lands, none lost), revisions contiguous either way.
  */
 import { jest } from '@jest/globals';
-import { MAX_WRITE_ATTEMPTS } from '#shared/store/write-route';
 import { registry, revisionNumbers, twoVersionBody, uniqueTenant, version, type Problem } from './registry-client.ts';
 
 jest.setTimeout(120_000);
@@ -17,13 +16,11 @@ jest.setTimeout(120_000);
 const slow = { deadlineMs: 45_000 };
 
 /**
- * A writer without a precondition loses a race only to another writer's commit, and re-reads
- * past it, so each of n racing writers loses at most n - 1 times: with as many writers as
- * `writeRoute` makes attempts, every one is guaranteed to land (the emulator serialises
- * requests, so no TransactionConflict adds losses). Beyond that, losers get 503 with
- * Retry-After, which test/integration/store/write-route.test.ts covers.
+ * A dozen writers without a precondition, as the registry issue asks; writeRoute's attempt
+ * bound (MAX_WRITE_ATTEMPTS) is what guarantees they all land, since each of n racing
+ * writers loses at most n - 1 times.
  */
-const RACING_WRITERS = MAX_WRITE_ATTEMPTS;
+const RACING_WRITERS = 12;
 
 /** 1..n, newest first. */
 function contiguous(n: number): number[] {
@@ -58,7 +55,7 @@ describe('concurrent writers', () => {
     expect(revision2.body.actor).toBe(winner?.body.updatedBy);
   });
 
-  it(`commits every one of ${RACING_WRITERS} writers without a precondition, losing none`, async () => {
+  it('commits every one of a dozen writers without a precondition, losing none', async () => {
     const api = registry(uniqueTenant());
     const created = await api.putRoute({ versions: { base: version('base') }, defaultVersion: 'base' });
     expect(created.status).toBe(201);
@@ -84,7 +81,7 @@ describe('concurrent writers', () => {
     });
   });
 
-  it(`creates a route once when ${RACING_WRITERS} version PUTs race on an absent route`, async () => {
+  it('creates a route once when a dozen version PUTs race on an absent route', async () => {
     const api = registry(uniqueTenant());
     const names = Array.from({ length: RACING_WRITERS }, (_, index) => `v${index + 1}`);
 
