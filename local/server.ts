@@ -43,6 +43,8 @@ export interface LocalServerOptions {
   endpoints?: readonly EndpointDefinition[];
   /** Apply the endpoint table's throttles (default true). */
   throttle?: boolean;
+  /** Milliseconds for the token buckets (default `performance.now`); tests pass a manual clock. */
+  clock?: () => number;
 }
 
 export interface LocalServer {
@@ -51,7 +53,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-function compile(endpoint: EndpointDefinition): CompiledRoute {
+function compile(endpoint: EndpointDefinition, clock?: () => number): CompiledRoute {
   const names: string[] = [];
   const source = endpoint.path
     .split('/')
@@ -62,7 +64,7 @@ function compile(endpoint: EndpointDefinition): CompiledRoute {
       return '([^/]+)';
     })
     .join('/');
-  return { endpoint, pattern: new RegExp(`^${source}$`), names, bucket: new TokenBucket(endpoint.throttle) };
+  return { endpoint, pattern: new RegExp(`^${source}$`), names, bucket: new TokenBucket(endpoint.throttle, clock) };
 }
 
 const handlerCache = new Map<string, Promise<LambdaHandler>>();
@@ -209,9 +211,9 @@ async function refuse(
 }
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const routes = (options.endpoints ?? endpointList).map(compile);
+  const routes = (options.endpoints ?? endpointList).map((endpoint) => compile(endpoint, options.clock));
   const throttle = options.throttle ?? true;
-  const stageBucket = new TokenBucket(throttles.stage);
+  const stageBucket = new TokenBucket(throttles.stage, options.clock);
 
   // Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB
   // so that an oversized query reaches validation and gets a problem body.
