@@ -5,20 +5,34 @@ writes on one DynamoDB item can both succeed, which DynamoDB never allows. This 
 wraps moto's WSGI application in one lock: connections are still accepted concurrently
 (keep-alive works), but one request at a time touches moto's state.
 
+An SQS long poll (ReceiveMessage with WaitTimeSeconds) would hold that lock for its whole
+wait, freezing every other caller: someone watching the tap queue would stall the API. So
+the launcher polls on the caller's behalf instead: it asks moto without waiting, under the
+lock, and between empty answers sleeps outside it, until a message arrives or the wait is up.
+(A queue's own ReceiveMessageWaitTimeSeconds is not applied this way; none of ours sets one.)
+
 It binds the port it is given (0 picks a free one) and prints `READY <port>` on stdout once
 it is listening, so the caller never races another process for a port.
 """
 
 import argparse
+import io
+import json
 import os
 import signal
 import time
 import sys
 import threading
+import urllib.parse
 from typing import Any, Callable, Iterable
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
+
+
+LONG_POLL_INTERVAL_S = 0.05
+
+Response = tuple[str, list[tuple[str, str]], list[bytes]]
 
 
 class SerialisedApp:
@@ -29,9 +43,71 @@ class SerialisedApp:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        long_poll = _sqs_long_poll(environ)
+        if long_poll is None:
+            with self._lock:
+                # Drain the body inside the lock: a lazy iterable would run moto code after it.
+                return list(self._app(environ, start_response))
+        body_without_wait, wait_s = long_poll
+        deadline = time.monotonic() + wait_s
+        while True:
+            status, headers, body = self._call_locked(environ, body_without_wait)
+            if not status.startswith("200") or _has_messages(body) or time.monotonic() >= deadline:
+                start_response(status, headers)
+                return body
+            time.sleep(LONG_POLL_INTERVAL_S)
+
+    def _call_locked(self, environ: dict[str, Any], body: bytes) -> Response:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], _exc_info: Any = None) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        attempt = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         with self._lock:
-            # Drain the body inside the lock: a lazy iterable would run moto code after it.
-            return list(self._app(environ, start_response))
+            chunks = list(self._app(attempt, capture))
+        return captured["status"], captured["headers"], chunks
+
+
+def _sqs_long_poll(environ: dict[str, Any]) -> tuple[bytes, float] | None:
+    """For an SQS ReceiveMessage that waits: the same request without the wait, and the wait."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    content_type = environ.get("CONTENT_TYPE", "")
+    is_json = target == "AmazonSQS.ReceiveMessage"
+    is_query = environ.get("REQUEST_METHOD") == "POST" and content_type.startswith("application/x-www-form-urlencoded")
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not (is_json or is_query) or not length.isdigit():
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    # The body is consumed now: whatever happens next must be given a fresh copy of it.
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+    try:
+        if is_json:
+            request = json.loads(body)
+            wait = float(request.get("WaitTimeSeconds") or 0)
+            request["WaitTimeSeconds"] = 0
+            rewritten = json.dumps(request).encode()
+        else:
+            form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+            if form.get("Action") != ["ReceiveMessage"]:
+                return None
+            wait = float(form.get("WaitTimeSeconds", ["0"])[0] or 0)
+            form["WaitTimeSeconds"] = ["0"]
+            rewritten = urllib.parse.urlencode(form, doseq=True).encode()
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None  # Malformed: let moto answer it as it would.
+    # SQS allows 0..20 s; anything else goes to moto unchanged, for its own error.
+    return (rewritten, wait) if 0 < wait <= 20 else None
+
+
+def _has_messages(body: list[bytes]) -> bool:
+    text = b"".join(body)
+    if text.lstrip().startswith(b"{"):
+        try:
+            return bool(json.loads(text).get("Messages"))
+        except ValueError:
+            return True
+    return b"<Message>" in text
 
 
 def main() -> None:

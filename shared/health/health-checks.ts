@@ -4,6 +4,8 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
+import { z } from 'zod';
+import { parseEnv } from '../config.ts';
 import { ServiceUnavailableError } from '../errors/http-errors.ts';
 import { dynamoDbClient, tableName } from '../clients/dynamodb.ts';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
@@ -17,8 +19,12 @@ export interface CheckResult {
 
 export type Check = (signal: AbortSignal) => Promise<unknown>;
 
-/** How long one dependency may take before it counts as down. */
-export const checkDeadlineMs = 2_000;
+export const healthCheckEnv = {
+  /** How long one dependency may take before it counts as down (the local stack: 10 s). */
+  HEALTH_CHECK_DEADLINE_MS: z.coerce.number().int().min(100).max(25_000).default(2_000),
+};
+
+export const checkDeadlineMs = parseEnv(healthCheckEnv).HEALTH_CHECK_DEADLINE_MS;
 
 export const dependencyChecks: Record<string, Check> = {
   dynamodb: (abortSignal) => dynamoDbClient.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal }),

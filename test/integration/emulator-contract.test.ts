@@ -34,6 +34,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { localNames } from '#infra/resources';
@@ -119,6 +120,40 @@ describe('our launcher (serialised requests)', () => {
     ].join('\n');
     const most = execFileSync(venvPython, ['-c', probe], { cwd: repoRoot, encoding: 'utf8' }).trim();
     expect(most).toBe('1');
+  });
+});
+
+describe('our launcher (SQS long polls)', () => {
+  it('serves other callers while an SQS long poll waits, and still hands the poll a message sent meanwhile', async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('long-poll') }));
+    try {
+      let pollSettled = false;
+      const poll = sqs
+        .send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20 }))
+        .finally(() => {
+          pollSettled = true;
+        });
+
+      // Behind a lock held for the whole wait, this would only be answered once the poll gave up.
+      await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+      expect(pollSettled).toBe(false);
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'while you waited' }));
+
+      const { Messages = [] } = await poll;
+      expect(Messages.map((message) => message.Body)).toEqual(['while you waited']);
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    }
+  });
+
+  it('answers an empty long poll with no messages once the wait is up', async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('long-poll-empty') }));
+    try {
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }));
+      expect(Messages ?? []).toEqual([]);
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { handler as getHealth } from '#functions/health/get-health';
 import { handler as getLive } from '#functions/health/get-live';
 import { handler as getReady } from '#functions/health/get-ready';
-import { healthReport, runCheck, runChecks } from '#shared/health/health-checks';
+import { checkDeadlineMs, healthReport, runCheck, runChecks } from '#shared/health/health-checks';
 import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
 
 describe('health endpoints against the emulator', () => {
@@ -9,6 +9,11 @@ describe('health endpoints against the emulator', () => {
     const response = await getLive(apiGatewayEvent({ method: 'GET', path: '/health/live' }), lambdaContext());
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toEqual({ status: 'ok' });
+  });
+
+  it('takes its per-check deadline from HEALTH_CHECK_DEADLINE_MS (the local stack gives 10 s)', () => {
+    expect(process.env.HEALTH_CHECK_DEADLINE_MS).toBe('10000');
+    expect(checkDeadlineMs).toBe(10_000);
   });
 
   it('reports ready when the table and the bus answer', async () => {
