@@ -16,7 +16,7 @@ export interface StageSettings {
   name: StageName;
   /** Stateful resources and logs outlive the stack outside dev. */
   removalPolicy: RemovalPolicy;
-  /** Deletion protection on the table, termination protection on the stateful stack. */
+  /** Deletion protection on the table, termination protection on the stack. */
   protect: boolean;
   logRetention: RetentionDays;
   logLevel: LogLevel;

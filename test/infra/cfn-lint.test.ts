@@ -18,21 +18,16 @@ interface Finding {
   Filename: string;
 }
 
-describe.each(['dev', 'prod'] as const)('cfn-lint on the %s templates', (stage) => {
+describe.each(['dev', 'prod'] as const)('cfn-lint on the %s template', (stage) => {
   let dir: string;
   let files: string[];
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), `tm-cfn-${stage}-`));
     const built = synth({ stage });
-    files = [
-      ['stateful', built.statefulTemplate],
-      ['stateless', built.statelessTemplate],
-    ].map(([name, template]) => {
-      const file = path.join(dir, `${String(name)}.json`);
-      writeFileSync(file, JSON.stringify((template as typeof built.statefulTemplate).toJSON()));
-      return file;
-    });
+    const file = path.join(dir, `${built.stack.stackName}.json`);
+    writeFileSync(file, JSON.stringify(built.template.toJSON()));
+    files = [file];
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -48,7 +48,7 @@ describe('event publisher', () => {
 
   beforeAll(() => {
     dev = synth({ stage: 'dev' });
-    template = dev.statelessTemplate;
+    template = dev.template;
   });
 
   it('reads the table stream from the start, in batches of 100, only for inserts of revision items', () => {
@@ -191,7 +191,7 @@ describe('event publisher', () => {
   });
 
   it('keeps its logs longer and logs at INFO in prod', () => {
-    const prod = synth({ stage: 'prod' }).statelessTemplate;
+    const prod = synth({ stage: 'prod' }).template;
     const fn = publisherFunction(prod);
     expect(environmentOf(fn)).toMatchObject({ LOG_LEVEL: 'INFO' });
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 60, TracingConfig: { Mode: 'Active' } });

@@ -39,11 +39,11 @@ describe('the full endpoint table, bundled', () => {
     }
 
     it('declares one bundled function per endpoint', () => {
-      const { statelessTemplate } = synthesised();
+      const { template } = synthesised();
       // Every endpoint's function, and the event publisher.
-      statelessTemplate.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
+      template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
       for (const endpoint of endpointList) {
-        expect(functionOf(statelessTemplate, endpoint).Properties).toMatchObject({
+        expect(functionOf(template, endpoint).Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',

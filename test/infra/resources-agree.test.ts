@@ -10,10 +10,10 @@ type Named = { AttributeName?: string; IndexName?: string };
 const byName = (a: Named, b: Named): number =>
   (a.IndexName ?? a.AttributeName ?? '').localeCompare(b.IndexName ?? b.AttributeName ?? '');
 
-describe('the synthesised stateful resources agree with the local stack', () => {
-  const { statefulTemplate } = synth({ stage: 'dev' });
-  const [table] = resourcesOf(statefulTemplate, 'AWS::DynamoDB::Table');
-  const [archive] = resourcesOf(statefulTemplate, 'AWS::Events::Archive');
+describe('the synthesised table, bus and archive agree with the local stack', () => {
+  const { template } = synth({ stage: 'dev' });
+  const [table] = resourcesOf(template, 'AWS::DynamoDB::Table');
+  const [archive] = resourcesOf(template, 'AWS::Events::Archive');
   const local = createTableInput('any-name');
 
   it('has the same key schema', () => {
@@ -53,9 +53,9 @@ describe('the synthesised stateful resources agree with the local stack', () => 
 });
 
 describe('the route-changes consumer agrees with the local stack', () => {
-  const { statelessTemplate } = synth({ stage: 'dev' });
-  const rules = resourcesOf(statelessTemplate, 'AWS::Events::Rule');
-  const queues = resourcesOf(statelessTemplate, 'AWS::SQS::Queue');
+  const { template } = synth({ stage: 'dev' });
+  const rules = resourcesOf(template, 'AWS::Events::Rule');
+  const queues = resourcesOf(template, 'AWS::SQS::Queue');
 
   it('matches the same events', () => {
     expect(rules.map((rule) => rule.Properties.EventPattern)).toContainEqual(routeChanges.pattern);

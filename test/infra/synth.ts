@@ -41,8 +41,8 @@ export interface SynthOptions {
 
 export interface Synthesised extends TrafficManager {
   app: App;
-  statefulTemplate: Template;
-  statelessTemplate: Template;
+  /** The stage's one stack. */
+  template: Template;
 }
 
 export function synth(options: SynthOptions = {}): Synthesised {
@@ -61,8 +61,7 @@ export function synth(options: SynthOptions = {}): Synthesised {
   return {
     ...built,
     app,
-    statefulTemplate: Template.fromStack(built.stateful),
-    statelessTemplate: Template.fromStack(built.stateless),
+    template: Template.fromStack(built.stack),
   };
 }
 

@@ -1,16 +1,17 @@
 /**
- * The stateful stack: the routes table and the event bus with its archive. Everything
- * here holds data, so outside dev it is retained, deletion-protected and the stack is
- * termination-protected; the stateless stack receives these through typed props.
+ * The resources that hold data: the routes table and the event bus with its archive.
+ * Outside dev they are retained and deletion-protected, so that deleting or replacing the
+ * stack never takes the data with it; everything else in the stack can be redeployed freely.
+ * Their definitions come from ../resources.ts, which the local provisioning reads too.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type Archive } from 'aws-cdk-lib/aws-events';
-import type { Construct } from 'constructs';
-import { eventBus as busDefinition, routesTable, type KeyAttribute } from './resources.ts';
-import type { StageSettings } from './stage.ts';
+import { Construct } from 'constructs';
+import { eventBus as busDefinition, routesTable, type KeyAttribute } from '../resources.ts';
+import type { StageSettings } from '../stage.ts';
 
-export interface StatefulStackProps extends StackProps {
+export interface RouteDataProps {
   stage: StageSettings;
 }
 
@@ -18,13 +19,13 @@ function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
   return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
 }
 
-export class StatefulStack extends Stack {
+export class RouteData extends Construct {
   readonly table: Table;
   readonly eventBus: EventBus;
   readonly archive: Archive;
 
-  constructor(scope: Construct, id: string, props: StatefulStackProps) {
-    super(scope, id, { ...props, terminationProtection: props.stage.protect });
+  constructor(scope: Construct, id: string, props: RouteDataProps) {
+    super(scope, id);
     const { stage } = props;
 
     this.table = new Table(this, 'RoutesTable', {
@@ -56,8 +57,5 @@ export class StatefulStack extends Stack {
       retention: Duration.days(busDefinition.archiveRetentionDays),
     });
     this.archive.applyRemovalPolicy(stage.removalPolicy);
-
-    new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 }

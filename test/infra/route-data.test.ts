@@ -1,8 +1,9 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { eventBus, eventSource, routesTable } from '#infra/resources';
 import { resourcesOf, synth, type Synthesised } from '#test/infra/synth';
 
-describe('stateful stack', () => {
+describe('route data: the table, the bus and its archive', () => {
   let dev: Synthesised;
   let prod: Synthesised;
 
@@ -12,8 +13,8 @@ describe('stateful stack', () => {
   });
 
   it('declares one on-demand table with PITR, a NEW_AND_OLD_IMAGES stream and TTL', () => {
-    dev.statefulTemplate.resourceCountIs('AWS::DynamoDB::Table', 1);
-    dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+    dev.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
@@ -26,7 +27,7 @@ describe('stateful stack', () => {
   });
 
   it('declares the ByTenant index over GSI1PK and GSI1SK, projecting all attributes', () => {
-    dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
           IndexName: 'ByTenant',
@@ -41,34 +42,34 @@ describe('stateful stack', () => {
   });
 
   it('lets CloudFormation name the table', () => {
-    dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', { TableName: Match.absent() });
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: Match.absent() });
   });
 
   it('destroys the table and the bus with the stack in dev, without deletion protection', () => {
-    dev.statefulTemplate.hasResource('AWS::DynamoDB::Table', {
+    dev.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
       UpdateReplacePolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
-    dev.statefulTemplate.hasResource('AWS::Events::EventBus', { DeletionPolicy: 'Delete' });
-    expect(dev.stateful.terminationProtection).toBe(false);
+    dev.template.hasResource('AWS::Events::EventBus', { DeletionPolicy: 'Delete' });
+    expect(dev.stack.terminationProtection).toBe(false);
   });
 
   it('retains the table, the bus and the archive in prod, with deletion and termination protection', () => {
-    prod.statefulTemplate.hasResource('AWS::DynamoDB::Table', {
+    prod.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
     });
-    prod.statefulTemplate.hasResource('AWS::Events::EventBus', { DeletionPolicy: 'Retain' });
-    prod.statefulTemplate.hasResource('AWS::Events::Archive', { DeletionPolicy: 'Retain' });
-    expect(prod.stateful.terminationProtection).toBe(true);
+    prod.template.hasResource('AWS::Events::EventBus', { DeletionPolicy: 'Retain' });
+    prod.template.hasResource('AWS::Events::Archive', { DeletionPolicy: 'Retain' });
+    expect(prod.stack.terminationProtection).toBe(true);
   });
 
   it('declares the event bus with an archive of every traffic-manager event', () => {
-    dev.statefulTemplate.resourceCountIs('AWS::Events::EventBus', 1);
-    const [bus] = resourcesOf(dev.statefulTemplate, 'AWS::Events::EventBus');
-    dev.statefulTemplate.hasResourceProperties('AWS::Events::Archive', {
+    dev.template.resourceCountIs('AWS::Events::EventBus', 1);
+    const [bus] = resourcesOf(dev.template, 'AWS::Events::EventBus');
+    dev.template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: { 'Fn::GetAtt': [bus?.id, 'Arn'] },
       EventPattern: { source: [eventSource] },
       RetentionDays: eventBus.archiveRetentionDays,
@@ -77,15 +78,17 @@ describe('stateful stack', () => {
   });
 
   it('outputs the table name and the event bus name', () => {
-    const outputs = dev.statefulTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
-    const [table] = resourcesOf(dev.statefulTemplate, 'AWS::DynamoDB::Table');
-    const [bus] = resourcesOf(dev.statefulTemplate, 'AWS::Events::EventBus');
+    const outputs = dev.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [table] = resourcesOf(dev.template, 'AWS::DynamoDB::Table');
+    const [bus] = resourcesOf(dev.template, 'AWS::Events::EventBus');
     expect(outputs.TableName?.Value).toEqual({ Ref: table?.id });
     expect(outputs.EventBusName?.Value).toEqual({ Ref: bus?.id });
   });
 
-  it('names the stacks after the stage', () => {
-    expect(dev.stateful.stackName).toBe('TrafficManager-dev-Stateful');
-    expect(prod.stateless.stackName).toBe('TrafficManager-prod-Stateless');
+  it('builds one stack per stage, named after the stage', () => {
+    expect(dev.app.node.children.filter((child) => child instanceof Stack).map((stack) => (stack as Stack).stackName)).toEqual([
+      'TrafficManager-dev',
+    ]);
+    expect(prod.stack.stackName).toBe('TrafficManager-prod');
   });
 });

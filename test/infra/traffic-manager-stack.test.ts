@@ -25,7 +25,7 @@ function settingPath(path: string): string {
   return path.replaceAll('/', '~1').replace(/^/, '/');
 }
 
-describe('stateless stack, built from the endpoint table', () => {
+describe('the stack, built from the endpoint table', () => {
   let dev: Synthesised;
 
   beforeAll(() => {
@@ -33,7 +33,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('declares one function per endpoint (and the event publisher), on Node.js 24, arm64, with active tracing', () => {
-    const template = dev.statelessTemplate;
+    const template = dev.template;
     template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
     for (const endpoint of endpointList) {
       expect(functionOf(template, endpoint).Properties).toMatchObject({
@@ -48,7 +48,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('gives each function its own log group with a retention', () => {
-    const template = dev.statelessTemplate;
+    const template = dev.template;
     for (const endpoint of endpointList) {
       const logConfig = functionOf(template, endpoint).Properties.LoggingConfig as { LogGroup: { Ref: string } };
       const group = resourcesOf(template, 'AWS::Logs::LogGroup').find((g) => g.id === logConfig.LogGroup.Ref);
@@ -58,7 +58,7 @@ describe('stateless stack, built from the endpoint table', () => {
 
   it('sets the Powertools environment on every function', () => {
     for (const endpoint of endpointList) {
-      expect(environmentOf(functionOf(dev.statelessTemplate, endpoint))).toMatchObject({
+      expect(environmentOf(functionOf(dev.template, endpoint))).toMatchObject({
         POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
         LOG_LEVEL: 'DEBUG',
@@ -70,7 +70,7 @@ describe('stateless stack, built from the endpoint table', () => {
 
   it('sets TABLE_NAME and EVENT_BUS_NAME exactly where the endpoint has that access', () => {
     for (const endpoint of endpointList) {
-      const environment = environmentOf(functionOf(dev.statelessTemplate, endpoint));
+      const environment = environmentOf(functionOf(dev.template, endpoint));
       expect({ id: endpoint.id, table: 'TABLE_NAME' in environment }).toEqual({
         id: endpoint.id,
         table: endpoint.access.table !== undefined,
@@ -84,7 +84,7 @@ describe('stateless stack, built from the endpoint table', () => {
 
   it('gives the token settings to every function that checks scopes, and to no other', () => {
     for (const endpoint of endpointList) {
-      const environment = environmentOf(functionOf(dev.statelessTemplate, endpoint));
+      const environment = environmentOf(functionOf(dev.template, endpoint));
       if (endpoint.scopes === null) {
         expect(environment).not.toHaveProperty('AUTH_JWKS_URL');
       } else {
@@ -101,7 +101,7 @@ describe('stateless stack, built from the endpoint table', () => {
     const readers = endpointList.filter((endpoint) => endpoint.access.table === 'read');
     expect(readers.length).toBeGreaterThan(0);
     for (const endpoint of readers) {
-      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       expect(actions.filter((action) => dynamoWriteActions.includes(action))).toEqual([]);
     }
@@ -111,14 +111,14 @@ describe('stateless stack, built from the endpoint table', () => {
     const writers = endpointList.filter((endpoint) => endpoint.access.table === 'readWrite');
     expect(writers.length).toBeGreaterThan(0);
     for (const endpoint of writers) {
-      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
     }
   });
 
   it('grants no dynamodb: action to functions without table access, no events: action without bus access', () => {
     for (const endpoint of endpointList) {
-      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
       if (endpoint.access.table === undefined) {
         expect({ id: endpoint.id, dynamodb: actions.filter((a) => a.startsWith('dynamodb:')) }).toEqual({
           id: endpoint.id,
@@ -139,14 +139,14 @@ describe('stateless stack, built from the endpoint table', () => {
 
   it('uses no managed policy and no wildcard action on function roles', () => {
     for (const endpoint of endpointList) {
-      const actions = actionsOf(dev.statelessTemplate, functionOf(dev.statelessTemplate, endpoint));
+      const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
       expect(actions).not.toContain('<managed policy>');
       expect(actions.filter((action) => action.endsWith('*'))).toEqual([]);
     }
   });
 
   it('scopes table grants to the table and its ByTenant index, never index/*', () => {
-    const statements = resourcesOf(dev.statelessTemplate, 'AWS::IAM::Policy').flatMap(
+    const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement,
     );
     expect(JSON.stringify(statements)).toContain('/index/ByTenant');
@@ -154,7 +154,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('routes each endpoint through a Lambda proxy integration at its method and path', () => {
-    const template = dev.statelessTemplate;
+    const template = dev.template;
     template.resourceCountIs('AWS::ApiGateway::Method', endpointList.length);
     for (const endpoint of endpointList) {
       const fn = functionOf(template, endpoint);
@@ -175,7 +175,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('throttles the stage as the endpoint table says', () => {
-    dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::Stage', {
+    dev.template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'dev',
       MethodSettings: Match.arrayWith([
         Match.objectLike({
@@ -189,7 +189,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('throttles every method as its endpoint says', () => {
-    const [stage] = resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Stage');
+    const [stage] = resourcesOf(dev.template, 'AWS::ApiGateway::Stage');
     const settings = stage?.Properties.MethodSettings as {
       HttpMethod: string;
       ResourcePath: string;
@@ -210,9 +210,9 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('writes JSON access logs to a log group, with tracing and error logging on the stage', () => {
-    const [stage] = resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Stage');
+    const [stage] = resourcesOf(dev.template, 'AWS::ApiGateway::Stage');
     const accessLog = stage?.Properties.AccessLogSetting as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
-    const group = resourcesOf(dev.statelessTemplate, 'AWS::Logs::LogGroup').find(
+    const group = resourcesOf(dev.template, 'AWS::Logs::LogGroup').find(
       (g) => g.id === accessLog.DestinationArn['Fn::GetAtt'][0],
     );
     expect(group).toBeDefined();
@@ -226,7 +226,7 @@ describe('stateless stack, built from the endpoint table', () => {
 
   it('answers throttled and over-quota callers with 429, Retry-After and a problem body', () => {
     for (const type of ['THROTTLED', 'QUOTA_EXCEEDED']) {
-      dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
         StatusCode: '429',
         ResponseParameters: Match.objectLike({
@@ -241,7 +241,7 @@ describe('stateless stack, built from the endpoint table', () => {
     const types = ['THROTTLED', 'QUOTA_EXCEEDED', 'MISSING_AUTHENTICATION_TOKEN', 'INVALID_API_KEY', 'REQUEST_TOO_LARGE',
       'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'API_CONFIGURATION_ERROR', 'DEFAULT_4XX', 'DEFAULT_5XX'];
     for (const type of types) {
-      dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
         ResponseParameters: Match.objectLike({
           'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
@@ -258,7 +258,7 @@ describe('stateless stack, built from the endpoint table', () => {
     ['INTEGRATION_FAILURE', '502'],
     ['INTEGRATION_TIMEOUT', '504'],
   ])('answers %s with a %s problem body carrying the request id', (type, status) => {
-    dev.statelessTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+    dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: type,
       StatusCode: status,
       ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Content-Type': "'application/problem+json'" }),
@@ -269,20 +269,20 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('declares no CORS unless origins are configured, and then preflight plus the functions\' origins', () => {
-    const hasOptions = (template: typeof dev.statelessTemplate): boolean =>
+    const hasOptions = (template: typeof dev.template): boolean =>
       resourcesOf(template, 'AWS::ApiGateway::Method').some((method) => method.Properties.HttpMethod === 'OPTIONS');
-    expect(hasOptions(dev.statelessTemplate)).toBe(false);
+    expect(hasOptions(dev.template)).toBe(false);
     const withCors = synth({ context: { corsOrigins: 'https://console.example.com' } });
-    expect(hasOptions(withCors.statelessTemplate)).toBe(true);
-    const fn = functionOf(withCors.statelessTemplate, { method: 'GET', path: '/v1/tenants/{tenant}/routes' });
+    expect(hasOptions(withCors.template)).toBe(true);
+    const fn = functionOf(withCors.template, { method: 'GET', path: '/v1/tenants/{tenant}/routes' });
     expect(environmentOf(fn).CORS_ALLOWED_ORIGINS).toBe('https://console.example.com');
-    expect(environmentOf(functionOf(dev.statelessTemplate, { method: 'GET', path: '/v1/tenants/{tenant}/routes' }))).not.toHaveProperty(
+    expect(environmentOf(functionOf(dev.template, { method: 'GET', path: '/v1/tenants/{tenant}/routes' }))).not.toHaveProperty(
       'CORS_ALLOWED_ORIGINS',
     );
   });
 
   it('declares a usage plan per tier with its quota and throttle, bound to the stage and to an API key', () => {
-    const template = dev.statelessTemplate;
+    const template = dev.template;
     const tiers = Object.values(usagePlanTiers);
     template.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
     template.resourceCountIs('AWS::ApiGateway::ApiKey', tiers.length);
@@ -304,13 +304,13 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('requires no API key by default, so bearer tokens alone reach the API', () => {
-    for (const method of resourcesOf(dev.statelessTemplate, 'AWS::ApiGateway::Method')) {
+    for (const method of resourcesOf(dev.template, 'AWS::ApiGateway::Method')) {
       expect(method.Properties.ApiKeyRequired ?? false).toBe(false);
     }
   });
 
   it('alarms on the API 5xx rate, on errors of every function and on DynamoDB throttles', () => {
-    const template = dev.statelessTemplate;
+    const template = dev.template;
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5XXError',
@@ -335,7 +335,7 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('draws a dashboard with Lambda, API Gateway and DynamoDB metrics', () => {
-    const [dashboard] = resourcesOf(dev.statelessTemplate, 'AWS::CloudWatch::Dashboard');
+    const [dashboard] = resourcesOf(dev.template, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard?.Properties.DashboardBody);
     for (const expected of ['AWS/Lambda', 'Errors', 'Duration', 'AWS/ApiGateway', '4XXError', '5XXError', 'Latency', 'ThrottledRequests']) {
       expect(body).toContain(expected);
@@ -343,16 +343,22 @@ describe('stateless stack, built from the endpoint table', () => {
   });
 
   it('outputs the API URL', () => {
-    const outputs = dev.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const outputs = dev.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
+  });
+
+  it('references the table and the bus inside the stack, with no cross-stack exports', () => {
+    const json = JSON.stringify(dev.template.toJSON());
+    expect(json).not.toContain('Fn::ImportValue');
+    expect(Object.values(dev.template.toJSON().Outputs as Record<string, { Export?: unknown }>).filter((o) => o.Export)).toEqual([]);
   });
 });
 
-describe('stateless stack options', () => {
+describe('stack options', () => {
   it('requires an API key on token-protected methods only, when the context asks for it', () => {
-    const { statelessTemplate } = synth({ context: { apiKeyRequired: 'true' } });
+    const { template } = synth({ context: { apiKeyRequired: 'true' } });
     for (const endpoint of endpointList) {
-      statelessTemplate.hasResourceProperties('AWS::ApiGateway::Method', {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
         OperationName: endpoint.id,
         ApiKeyRequired: endpoint.scopes !== null,
       });
@@ -362,9 +368,9 @@ describe('stateless stack options', () => {
   it('passes a JWS algorithm allow-list from context, and none by default', () => {
     const scoped = endpointList.find((endpoint) => endpoint.scopes !== null);
     if (scoped === undefined) throw new Error('no scoped endpoint');
-    const configured = synth({ context: { authAlgorithms: 'ES256' } }).statelessTemplate;
+    const configured = synth({ context: { authAlgorithms: 'ES256' } }).template;
     expect(environmentOf(functionOf(configured, scoped))).toMatchObject({ AUTH_ALGORITHMS: 'ES256' });
-    const unconfigured = synth().statelessTemplate;
+    const unconfigured = synth().template;
     expect(environmentOf(functionOf(unconfigured, scoped))).not.toHaveProperty('AUTH_ALGORITHMS');
   });
 
@@ -373,15 +379,15 @@ describe('stateless stack options', () => {
       ...endpoint,
       entry: 'test/infra/fixtures/handler.ts',
     }));
-    const { statelessTemplate } = synth({ endpoints: subset });
-    statelessTemplate.resourceCountIs('AWS::Lambda::Function', subset.length + 1);
+    const { template } = synth({ endpoints: subset });
+    template.resourceCountIs('AWS::Lambda::Function', subset.length + 1);
   });
 
   it('keeps logs longer and logs at INFO in prod', () => {
-    const { statelessTemplate } = synth({ stage: 'prod' });
-    const [fn] = resourcesOf(statelessTemplate, 'AWS::Lambda::Function');
+    const { template } = synth({ stage: 'prod' });
+    const [fn] = resourcesOf(template, 'AWS::Lambda::Function');
     expect(environmentOf(fn as never)).toMatchObject({ LOG_LEVEL: 'INFO' });
-    statelessTemplate.hasResource('AWS::Logs::LogGroup', {
+    template.hasResource('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 90 },
       DeletionPolicy: 'Retain',
     });
