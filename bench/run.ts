@@ -9,9 +9,12 @@
  *    noise floor.
  * 2. Hot path: the handler factory's per-call overhead, the wrapped get-live handler against
  *    a bare async function returning the same response.
+ * 3. The local emulator: TransactWriteItems as the table grows, our launcher's undo log
+ *    against moto's whole-table backup.
  *
  * Prints Markdown and writes it to bench/RESULTS.md. Knobs: BENCH_ROUNDS (cold loads per
- * variant, default 24), BENCH_HOT_CALLS (calls per function, default 20000).
+ * variant, default 24), BENCH_HOT_CALLS (calls per function, default 20000),
+ * BENCH_EMULATOR_ROUNDS and BENCH_EMULATOR_TRANSACTIONS (default 4 rounds of 150).
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { baselineId, buildVariants, type BuiltBundle } from './bundles.ts';
 import { measureColdLoads, type LoadSample, type LoadTarget } from './cold-load.ts';
+import { measureEmulatorTransactions, type TransactionSeries } from './emulator-transactions.ts';
 import { handlerEnvironment } from './environment.ts';
 import type { HotPathRequest, HotPathSamples } from './hot-path.ts';
 import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, quantile } from './stats.ts';
@@ -27,6 +31,8 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bench');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 24);
 const hotCalls = Number(process.env.BENCH_HOT_CALLS ?? 20_000);
+const emulatorRounds = Number(process.env.BENCH_EMULATOR_ROUNDS ?? 4);
+const emulatorTransactions = Number(process.env.BENCH_EMULATOR_TRANSACTIONS ?? 150);
 
 const handlers = [
   { name: 'put-route', entry: 'functions/routes/put-route.ts', note: 'heavy: SDK, Powertools idempotency, jose, zod' },
@@ -266,6 +272,22 @@ function hotPathRows(label: string, samples: HotPathSamples): string[][] {
   ];
 }
 
+function emulatorRows(baseline: TransactionSeries, ours: TransactionSeries): string[][] {
+  return ours.rounds.map((round, index) => {
+    const base = baseline.rounds[index];
+    if (base === undefined) throw new Error('the two emulator series have different lengths');
+    return [
+      String(index + 1),
+      round.items.toLocaleString('en'),
+      base.msPerTransaction.toFixed(1),
+      round.msPerTransaction.toFixed(1),
+      `${(base.msPerTransaction / round.msPerTransaction).toFixed(1)}×`,
+      base.rssMiB.toFixed(0),
+      round.rssMiB.toFixed(0),
+    ];
+  });
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = machineNote();
@@ -299,6 +321,10 @@ async function main(): Promise<void> {
   const hotOff = await runHotPath(false);
   const hotOn = await runHotPath(true);
 
+  log(`emulator: ${emulatorRounds} rounds of ${emulatorTransactions} transactions, baseline and ours…`);
+  const [emulatorBaseline, emulatorOurs] = await measureEmulatorTransactions(emulatorRounds, emulatorTransactions);
+  if (emulatorBaseline === undefined || emulatorOurs === undefined) throw new Error('emulator benchmark returned no series');
+
   const report = [
     '# Benchmarks',
     '',
@@ -330,6 +356,15 @@ async function main(): Promise<void> {
     markdownTable(
       ['configuration', 'ops/s', 'p50 µs', 'p99 µs', 'ops/s vs bare', 'factory overhead'],
       [...hotPathRows('metrics disabled', hotOff), ...hotPathRows('metrics on', hotOn)],
+    ),
+    '',
+    '## 3. Local emulator: transactions as the table grows',
+    '',
+    `Every registry write is one TransactWriteItems (route item and revision item, about 2 KB each here). moto deep-copies every table a transaction names before running it, to restore on failure; our launcher replaces that with an undo log of the named items (emulator/launcher.py). Both emulators started by this run, ${emulatorRounds} interleaved rounds of ${emulatorTransactions} sequential transactions each into a table with the routes table's schema (stream and index); "ms/tx" is the mean wall time per transaction over the round, RSS the emulator process's resident memory after it.`,
+    '',
+    markdownTable(
+      ['round', 'items after', `${emulatorBaseline.label} ms/tx`, `${emulatorOurs.label} ms/tx`, 'speed-up', 'baseline RSS MiB', 'ours RSS MiB'],
+      emulatorRows(emulatorBaseline, emulatorOurs),
     ),
     '',
     `Total benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s.`,

@@ -11,11 +11,18 @@ the launcher polls on the caller's behalf instead: it asks moto without waiting,
 lock, and between empty answers sleeps outside it, until a message arrives or the wait is up.
 (A queue's own ReceiveMessageWaitTimeSeconds is not applied this way; none of ours sets one.)
 
+moto backs up every table a TransactWriteItems touches by deep-copying the whole table
+(items and stream records) before each transaction, so each one costs time and memory in
+proportion to everything stored so far: megabytes per call and gigabytes over a test run.
+`install_transaction_undo` replaces that backup with an undo log of just the items the
+transaction names and the length of each stream, restored if the transaction fails.
+
 It binds the port it is given (0 picks a free one) and prints `READY <port>` on stdout once
 it is listening, so the caller never races another process for a port.
 """
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -26,6 +33,10 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Iterable
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
@@ -110,12 +121,103 @@ def _has_messages(body: list[bytes]) -> bool:
     return b"<Message>" in text
 
 
+class _CopyKeepingTables:
+    """`copy` as moto's DynamoDB backend sees it, except that a Table deep-copies to itself:
+    that turns the whole-table backup in `transact_write_items` (and the restore of it) into
+    a no-op. Only that module's name `copy` is replaced; its other deep copies are of items."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+ItemKey = tuple[DynamoType, DynamoType | None]
+
+
+def _key_of(table: Table, op: dict[str, Any], op_type: str) -> ItemKey | None:
+    attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+    if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+        return None  # moto refuses it before writing anything for it
+    range_attr = table.range_key_attr
+    if range_attr is not None and range_attr not in attrs:
+        return None
+    return DynamoType(attrs[table.hash_key_attr]), None if range_attr is None else DynamoType(attrs[range_attr])
+
+
+def _put_back(table: Table, key: ItemKey, item: Any) -> None:
+    """Puts an item back as it was before the transaction (None: it did not exist), without
+    a stream record: the failed transaction never happened."""
+    hash_key, range_key = key
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    if item is not None:
+        table.items[hash_key][range_key] = item
+        return
+    items_of_hash = table.items.get(hash_key)
+    if items_of_hash is not None:
+        items_of_hash.pop(range_key, None)
+        if not items_of_hash:
+            del table.items[hash_key]
+
+
+def install_transaction_undo() -> None:
+    """See the module comment. Safe because requests are serialised: nothing else runs
+    between a transaction's writes and their undoing."""
+    dynamodb_models.copy = _CopyKeepingTables()  # type: ignore[assignment]
+    transact_write_items = DynamoDBBackend.transact_write_items
+
+    def transact_write_items_with_undo(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        undo: list[tuple[Table, ItemKey, Any]] = []
+        stream_lengths: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items if isinstance(transact_items, list) else []:
+            if not isinstance(entry, dict) or len(entry) != 1:
+                continue
+            op_type, op = next(iter(entry.items()))
+            try:
+                table = self.get_table(op["TableName"])  # by name or ARN, as moto resolves it
+            except Exception:  # noqa: BLE001 - moto reports the bad table itself, writing nothing
+                continue
+            shard = table.stream_shard
+            if shard is not None:
+                stream_lengths.setdefault(id(shard), (shard, len(shard.items)))
+            key = _key_of(table, op, op_type)
+            if key is not None:
+                hash_key, range_key = key
+                before = table.items.get(hash_key) if range_key is None else table.items.get(hash_key, {}).get(range_key)
+                # A copy: an Update changes the stored item in place.
+                undo.append((table, key, copy.deepcopy(before)))
+        try:
+            transact_write_items(self, transact_items)
+        except BaseException:
+            for table, key, item in reversed(undo):
+                _put_back(table, key, item)
+            for shard, length in stream_lengths.values():
+                del shard.items[length:]
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items_with_undo  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--moto-transactions",
+        action="store_true",
+        help="keep moto's whole-table backup per transaction (the benchmark's baseline)",
+    )
     args = parser.parse_args()
 
+    if not args.moto_transactions:
+        install_transaction_undo()
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True)
 

@@ -20,12 +20,19 @@ export interface Emulator {
 
 const launcher = path.join(repoRoot, 'emulator', 'launcher.py');
 
-export async function startEmulator(options: { startTimeoutMs?: number } = {}): Promise<Emulator> {
+export interface StartEmulatorOptions {
+  /** @default 30000 */
+  startTimeoutMs?: number;
+  /** Extra launcher flags, e.g. `--moto-transactions` for the benchmark's baseline. */
+  launcherArgs?: readonly string[];
+}
+
+export async function startEmulator(options: StartEmulatorOptions = {}): Promise<Emulator> {
   if (!existsSync(venvPython)) {
     throw new Error(`No emulator environment at ${venvPython}: run "bash scripts/ensure-deps.sh".`);
   }
   const timeoutMs = options.startTimeoutMs ?? 30_000;
-  const child = spawn(venvPython, [launcher, '--host', '127.0.0.1', '--port', '0'], {
+  const child = spawn(venvPython, [launcher, '--host', '127.0.0.1', '--port', '0', ...(options.launcherArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];

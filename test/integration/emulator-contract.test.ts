@@ -157,6 +157,72 @@ describe('our launcher (SQS long polls)', () => {
   });
 });
 
+describe('our launcher (transactions undone item by item)', () => {
+  async function itemOf(pk: string, sk = 'ROUTE') {
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({ TableName: tableName, Key: { PK: { S: pk }, SK: { S: sk } }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  it('leaves no item and no stream record behind when a transaction is cancelled after writing part of it', async () => {
+    const [fresh, updated, deleted, guard] = ['fresh', 'updated', 'deleted', 'guard'].map((name) => uniqueName(`undo-${name}`)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: item(updated, { v: { S: 'before' } }) }));
+    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: item(deleted, { v: { S: 'kept' } }) }));
+    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: item(guard, { v: { S: 'present' } }) }));
+    const recordsBefore = (await streamRecords(streams, streamArn)).length;
+
+    // moto applies the first three, then fails the condition on the last, and must undo them.
+    const cancelled = await dynamodb
+      .send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: tableName, Item: item(fresh, { v: { S: 'new' } }) } },
+            {
+              Update: {
+                TableName: tableName,
+                Key: { PK: { S: updated }, SK: { S: 'ROUTE' } },
+                UpdateExpression: 'SET v = :after',
+                ExpressionAttributeValues: { ':after': { S: 'after' } },
+              },
+            },
+            { Delete: { TableName: tableName, Key: { PK: { S: deleted }, SK: { S: 'ROUTE' } } } },
+            {
+              Put: {
+                TableName: tableName,
+                Item: item(guard, { v: { S: 'replaced' } }),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      )
+      .catch((error: unknown) => error);
+
+    expect(cancelled).toMatchObject({
+      name: 'TransactionCanceledException',
+      CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+    });
+    expect(await itemOf(fresh)).toBeUndefined();
+    expect((await itemOf(updated))?.v).toEqual({ S: 'before' });
+    expect((await itemOf(deleted))?.v).toEqual({ S: 'kept' });
+    expect((await itemOf(guard))?.v).toEqual({ S: 'present' });
+    expect((await streamRecords(streams, streamArn)).length).toBe(recordsBefore);
+
+    // And a transaction that succeeds afterwards writes, and streams, as usual.
+    await dynamodb.send(
+      new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: tableName, Item: item(fresh, { v: { S: 'new' } }) } }] }),
+    );
+    expect((await itemOf(fresh))?.v).toEqual({ S: 'new' });
+    expect((await streamRecordsFor(fresh)).map((record) => record.eventName)).toEqual(['INSERT']);
+  });
+});
+
 describe('DynamoDB and Streams differences', () => {
   it('writes a stream record even for a put that changes nothing (AWS writes none)', async () => {
     const pk = uniqueName('noop');
