@@ -105,7 +105,7 @@ def _sqs_long_poll(environ: dict[str, Any]) -> tuple[bytes, float] | None:
             wait = float(form.get("WaitTimeSeconds", ["0"])[0] or 0)
             form["WaitTimeSeconds"] = ["0"]
             rewritten = urllib.parse.urlencode(form, doseq=True).encode()
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
         return None  # Malformed: let moto answer it as it would.
     # SQS allows 0..20 s; anything else goes to moto unchanged, for its own error.
     return (rewritten, wait) if 0 < wait <= 20 else None
@@ -115,9 +115,10 @@ def _has_messages(body: list[bytes]) -> bool:
     text = b"".join(body)
     if text.lstrip().startswith(b"{"):
         try:
-            return bool(json.loads(text).get("Messages"))
+            answer = json.loads(text)
         except ValueError:
-            return True
+            return True  # Not ours to judge: hand it to the caller as it is.
+        return not isinstance(answer, dict) or bool(answer.get("Messages"))
     return b"<Message>" in text
 
 
@@ -144,7 +145,10 @@ def _key_of(table: Table, op: dict[str, Any], op_type: str) -> ItemKey | None:
     range_attr = table.range_key_attr
     if range_attr is not None and range_attr not in attrs:
         return None
-    return DynamoType(attrs[table.hash_key_attr]), None if range_attr is None else DynamoType(attrs[range_attr])
+    try:
+        return DynamoType(attrs[table.hash_key_attr]), None if range_attr is None else DynamoType(attrs[range_attr])
+    except Exception:  # noqa: BLE001 - a malformed key value: moto refuses it with its own error
+        return None
 
 
 def _put_back(table: Table, key: ItemKey, item: Any) -> None:

@@ -21,7 +21,7 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     // The emulator serialises requests: under a burst a call can wait its turn for seconds.
     AWS_REQUEST_TIMEOUT_MS: '30000',
     RESOLVE_LOAD_DEADLINE_MS: '30000',
-    HEALTH_CHECK_DEADLINE_MS: '10000',
+    HEALTH_CHECK_DEADLINE_MS: '9000',
     TABLE_NAME: localNames.tableName,
     EVENT_BUS_NAME: localNames.eventBusName,
     POWERTOOLS_TRACE_ENABLED: 'false',

@@ -1,7 +1,7 @@
 /**
  * The resources that hold data: the routes table and the event bus with its archive.
- * Outside dev they are retained and deletion-protected, so that deleting or replacing the
- * stack never takes the data with it; everything else in the stack can be redeployed freely.
+ * Outside dev they are retained (and the table deletion-protected), so that deleting or
+ * replacing the stack never takes the data with it; everything else can be redeployed freely.
  * Their definitions come from ../resources.ts, which the local provisioning reads too.
  */
 import { Duration } from 'aws-cdk-lib';

@@ -20,8 +20,11 @@ export interface CheckResult {
 export type Check = (signal: AbortSignal) => Promise<unknown>;
 
 export const healthCheckEnv = {
-  /** How long one dependency may take before it counts as down (the local stack: 10 s). */
-  HEALTH_CHECK_DEADLINE_MS: z.coerce.number().int().min(100).max(25_000).default(2_000),
+  /**
+   * How long one dependency may take before it counts as down (the local stack: 9 s).
+   * Below the functions' 10 s timeout, so a hung dependency is a 503 naming it, not a timeout.
+   */
+  HEALTH_CHECK_DEADLINE_MS: z.coerce.number().int().min(100).max(9_000).default(2_000),
 };
 
 export const checkDeadlineMs = parseEnv(healthCheckEnv).HEALTH_CHECK_DEADLINE_MS;

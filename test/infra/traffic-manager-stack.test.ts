@@ -346,12 +346,6 @@ describe('the stack, built from the endpoint table', () => {
     const outputs = dev.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
   });
-
-  it('references the table and the bus inside the stack, with no cross-stack exports', () => {
-    const json = JSON.stringify(dev.template.toJSON());
-    expect(json).not.toContain('Fn::ImportValue');
-    expect(Object.values(dev.template.toJSON().Outputs as Record<string, { Export?: unknown }>).filter((o) => o.Export)).toEqual([]);
-  });
 });
 
 describe('stack options', () => {

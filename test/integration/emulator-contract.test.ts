@@ -146,11 +146,41 @@ describe('our launcher (SQS long polls)', () => {
     }
   });
 
-  it('answers an empty long poll with no messages once the wait is up', async () => {
+  it('answers an empty long poll with no messages once the wait is up, not before', async () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('long-poll-empty') }));
     try {
+      const started = performance.now();
       const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }));
+      // A lower bound only: a slow machine makes this longer, never shorter.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
       expect(Messages ?? []).toEqual([]);
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    }
+  });
+
+  it('does the same for the query (form-encoded) protocol that older SDKs and CLIs speak', async () => {
+    const endpoint = process.env.TM_TEST_EMULATOR_ENDPOINT ?? '';
+    // The emulator reads the service and region from the credential scope; it checks no signature.
+    const sqsQuery = (params: Record<string, string>) =>
+      fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20261127/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: new URLSearchParams(params),
+      }).then((response) => response.text());
+    const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('long-poll-query') }));
+    try {
+      let pollSettled = false;
+      const poll = sqsQuery({ Action: 'ReceiveMessage', QueueUrl, WaitTimeSeconds: '20' }).finally(() => {
+        pollSettled = true;
+      });
+      await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+      expect(pollSettled).toBe(false);
+      await sqsQuery({ Action: 'SendMessage', QueueUrl, MessageBody: 'by query' });
+      expect(await poll).toContain('<Body>by query</Body>');
     } finally {
       await sqs.send(new DeleteQueueCommand({ QueueUrl }));
     }
