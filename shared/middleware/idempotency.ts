@@ -2,14 +2,17 @@
  * Idempotent writes (API.md, "Idempotency"): a write repeated with the same
  * `Idempotency-Key` and body gets the first response back and commits nothing; the same
  * key with another body is refused with 422. Built on Powertools' `makeHandlerIdempotent`,
- * its records kept in the single table under `PK = IDEMPOTENCY#<endpoint id>`, expiring
- * after 24 hours through the table's TTL attribute.
+ * its records kept in the single table, each in its own partition
+ * (`PK = IDEMPOTENCY#<endpoint id>#<hash of the key>`, `SK = IDEMPOTENCY`), expiring after
+ * 24 hours through the table's TTL attribute.
  *
  * Usage: `httpHandler({ endpoint, run, idempotency: idempotency(endpoint.id) })`. The
  * middleware throws `HttpError`s itself (422 for a key reused with another body, 409 while
  * the first request is still running, 503 when the table pushes back), so the factory's
  * error mapper needs nothing more; `toHttpError` is exported for any other caller.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
   IdempotencyAlreadyInProgressError,
@@ -53,16 +56,30 @@ type HttpRequest = Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
 /** Invocations (by Lambda context) that hold an in-progress record they may delete on failure. */
 const owners = new WeakSet<object>();
 
+/** The sort key of every idempotency record: the partition key alone identifies it. */
+export const IDEMPOTENCY_SORT_KEY = 'IDEMPOTENCY';
+
+/**
+ * On a table with a sort key, Powertools puts every record under one static partition key,
+ * so all idempotent writes of an endpoint, across every tenant, would share one DynamoDB
+ * partition (about 1 000 writes a second). `getKey` is Powertools' documented protected
+ * hook for the key shape: here each record gets a partition of its own.
+ */
+class PartitionPerKeyPersistenceLayer extends DynamoDBPersistenceLayer {
+  protected override getKey(idempotencyKey: string): Record<string, AttributeValue> {
+    return marshall({ PK: `IDEMPOTENCY#${idempotencyKey}`, SK: IDEMPOTENCY_SORT_KEY });
+  }
+}
+
 /**
  * The idempotency middleware of one write endpoint. Created once per execution environment
  * (module scope of the handler), like the client it uses.
  */
 export function idempotency(endpointId: string): HttpMiddleware {
-  const persistenceStore = new DynamoDBPersistenceLayer({
+  const persistenceStore = new PartitionPerKeyPersistenceLayer({
     tableName,
     keyAttr: 'PK',
     sortKeyAttr: 'SK',
-    staticPkValue: `IDEMPOTENCY#${endpointId}`,
     expiryAttr: 'expiresAt',
     awsSdkV3Client: dynamoDbClient,
   });

@@ -83,7 +83,7 @@ describe('publishing the stream of committed revisions', () => {
     await commit(dynamodb, table.tableName, changeOf('checkout', 2));
     // A no-op rewrite of the route item and an idempotency record: stream records, no events.
     await putItem(dynamodb, table.tableName, changeItems(changeOf('checkout', 2)).routeItem);
-    await putItem(dynamodb, table.tableName, { PK: 'IDEMPOTENCY#put-route', SK: uniqueName('key'), status: 'COMPLETED', expiresAt: 1 });
+    await putItem(dynamodb, table.tableName, { PK: `IDEMPOTENCY#putRoute#${uniqueName('key')}`, SK: 'IDEMPOTENCY', status: 'COMPLETED', expiresAt: 1 });
     await commit(dynamodb, table.tableName, changeOf('checkout', 3, true));
     const event = await streamEvent();
     expect(event.Records.length).toBeGreaterThan(3);

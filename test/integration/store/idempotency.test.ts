@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { documentClient, dynamoDbClient, tableName } from '#shared/clients/dynamodb';
 import type { Route } from '#shared/domain/route.schema';
 import { ConflictError, UnprocessableContentError } from '#shared/errors/http-errors';
 import { endpoints } from '#shared/http/endpoints';
 import { httpHandler } from '#shared/middleware/http-handler';
-import { idempotency, toHttpError } from '#shared/middleware/idempotency';
+import { IDEMPOTENCY_SORT_KEY, idempotency, toHttpError } from '#shared/middleware/idempotency';
 import { listRevisions } from '#shared/store/route.store';
 import { writeRoute } from '#shared/store/write-route';
 import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
@@ -195,29 +195,41 @@ describe('idempotent writes', () => {
     expect(await revisionCount(tenant)).toBe(2);
   });
 
-  it('stores its record in the single table with a TTL 24 hours out', async () => {
-    const tenant = uniqueTenant();
+  it('stores each record in its own partition of the single table, with a TTL 24 hours out', async () => {
+    const tenants = [uniqueTenant(), uniqueTenant()];
     const before = Math.floor(Date.now() / 1000);
-    const response = await call(tenant, bodyV1, { 'Idempotency-Key': randomUUID() });
-    expect(response.statusCode).toBe(201);
+    for (const tenant of tenants) {
+      expect((await call(tenant, bodyV1, { 'Idempotency-Key': randomUUID() })).statusCode).toBe(201);
+    }
 
-    const { Items } = await documentClient.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': 'PK' },
-        ExpressionAttributeValues: { ':pk': 'IDEMPOTENCY#putRoute' },
-      }),
-    );
-    const records = (Items ?? []).filter((item) => JSON.stringify(item.data).includes(tenant));
-    expect(records).toHaveLength(1);
-    const expiresAt = Number(records[0]?.expiresAt);
-    expect(expiresAt).toBeGreaterThanOrEqual(before + 24 * 3600);
-    expect(expiresAt).toBeLessThanOrEqual(before + 24 * 3600 + 60);
-    expect(records[0]).toMatchObject({ status: 'COMPLETED' });
-    const sk = String(records[0]?.SK);
-    const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: { PK: 'IDEMPOTENCY#putRoute', SK: sk } }));
-    expect(Item).toBeDefined();
+    // Scanned, not queried: the point is that no one partition holds them all.
+    const records: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documentClient.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: 'begins_with(PK, :prefix)',
+          ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#putRoute#' },
+          ExclusiveStartKey,
+        }),
+      );
+      records.push(...(page.Items ?? []).filter((item) => tenants.some((tenant) => JSON.stringify(item.data).includes(tenant))));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey !== undefined);
+
+    expect(records).toHaveLength(2);
+    expect(new Set(records.map((record) => record.PK)).size).toBe(2);
+    for (const record of records) {
+      expect(record).toMatchObject({ SK: IDEMPOTENCY_SORT_KEY, status: 'COMPLETED' });
+      const expiresAt = Number(record.expiresAt);
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 24 * 3600);
+      expect(expiresAt).toBeLessThanOrEqual(before + 24 * 3600 + 60);
+      const { Item } = await documentClient.send(
+        new GetCommand({ TableName: tableName, Key: { PK: record.PK, SK: IDEMPOTENCY_SORT_KEY }, ConsistentRead: true }),
+      );
+      expect(Item).toEqual(record);
+    }
   });
 
   it('returns 503 with Retry-After when the idempotency record cannot be written', async () => {

@@ -118,7 +118,7 @@ describe('isRevisionInsert', () => {
     expect(isRevisionInsert(streamRecord('MODIFY', revisionItem, revisionItem))).toBe(false);
     expect(isRevisionInsert(streamRecord('REMOVE', undefined, revisionItem))).toBe(false);
     expect(isRevisionInsert(streamRecord('INSERT', routeItem))).toBe(false);
-    const idempotencyRecord = { PK: 'IDEMPOTENCY#put-route', SK: 'abc123', status: 'COMPLETED', expiresAt: 1 };
+    const idempotencyRecord = { PK: 'IDEMPOTENCY#putRoute#abc123', SK: 'IDEMPOTENCY', status: 'COMPLETED', expiresAt: 1 };
     expect(isRevisionInsert(streamRecord('INSERT', idempotencyRecord))).toBe(false);
   });
 });
@@ -129,7 +129,7 @@ describe('publishStreamRecords without a call to make', () => {
     const { revisionItem } = changeItems(change);
     const outcome = await publishStreamRecords([
       routeItemWrite(change),
-      streamRecord('INSERT', { PK: 'IDEMPOTENCY#put-route', SK: 'k', status: 'INPROGRESS' }),
+      streamRecord('INSERT', { PK: 'IDEMPOTENCY#putRoute#k', SK: 'IDEMPOTENCY', status: 'INPROGRESS' }),
       streamRecord('MODIFY', revisionItem, revisionItem),
       streamRecord('REMOVE', undefined, revisionItem),
     ]);
