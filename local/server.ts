@@ -17,7 +17,7 @@ import {
   PayloadTooLargeError,
   type HttpError,
 } from '#shared/errors/http-errors';
-import { endpointList, throttles, type EndpointDefinition } from '#shared/http/endpoints';
+import { endpointList, throttles, type EndpointDefinition, type Throttle } from '#shared/http/endpoints';
 import { callerRequestId } from '#shared/middleware/http-handler';
 import { problemResponse } from '#shared/middleware/problem';
 import { callerIdentity, invocationContext } from './lambda-runtime.ts';
@@ -45,6 +45,8 @@ export interface LocalServerOptions {
   throttle?: boolean;
   /** Milliseconds for the token buckets (default `performance.now`); tests pass a manual clock. */
   clock?: () => number;
+  /** The stage-wide limit every method also counts against (default `throttles.stage`). */
+  stageThrottle?: Throttle;
 }
 
 export interface LocalServer {
@@ -213,7 +215,7 @@ async function refuse(
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = (options.endpoints ?? endpointList).map((endpoint) => compile(endpoint, options.clock));
   const throttle = options.throttle ?? true;
-  const stageBucket = new TokenBucket(throttles.stage, options.clock);
+  const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
 
   // Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB
   // so that an oversized query reaches validation and gets a problem body.

@@ -87,6 +87,28 @@ describe('the endpoint table', () => {
     expect(open.sort()).toEqual(['/health', '/health/live', '/health/ready', '/openapi.json']);
   });
 
+  it("gives every /v1 endpoint the scopes API.md names (written out here, not read from the table)", () => {
+    // API.md, Auth: list, read, revisions → routes:read; every write and rollback →
+    // routes:write; resolve → resolve; snapshot → resolve or routes:read; audit → audit:read.
+    const read = ['routes:read'];
+    const write = ['routes:write'];
+    expect(Object.fromEntries(v1Endpoints.map((endpoint) => [endpoint.id, [...(endpoint.scopes ?? [])].sort()]))).toEqual({
+      listRoutes: read,
+      getRoute: read,
+      putRoute: write,
+      deleteRoute: write,
+      putVersion: write,
+      patchVersion: write,
+      deleteVersion: write,
+      listRevisions: read,
+      getRevision: read,
+      rollbackRoute: write,
+      resolveRoute: ['resolve'],
+      getSnapshot: ['resolve', 'routes:read'],
+      listAudit: ['audit:read'],
+    });
+  });
+
   it('gives every /v1 endpoint at least one scope', () => {
     expect(v1Endpoints.length).toBeGreaterThan(0);
     for (const endpoint of v1Endpoints) {

@@ -4,6 +4,7 @@
  */
 import type { LocalServer } from '#local/server';
 import { mintLocalToken } from '#local/token';
+import { buildOpenApiDocument } from '#shared/http/openapi';
 import { startTestApi } from '#test/support/local-stack';
 
 let server: LocalServer;
@@ -17,6 +18,15 @@ afterAll(async () => {
 });
 
 describe('the local API gateway', () => {
+  it('serves the OpenAPI 3.1 document generated from the endpoint table', async () => {
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const document = (await response.json()) as { openapi: string };
+    expect(document.openapi).toMatch(/^3\.1\./);
+    expect(document).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+  });
+
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
     'answers a query parameter named %s and keeps serving',
     async (name) => {

@@ -34,6 +34,7 @@ describe('npm start', () => {
       RouteChangesQueueUrl: expect.stringContaining('traffic-manager-route-changes'),
     });
     expect(outputs.ApiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(outputs.AwsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stack.printed()).toContain(outputs.ApiUrl);
     expect(stack.printed()).toContain(outputs.AwsEndpoint);
     expect(stack.printed()).toContain('npm run -s token');
@@ -60,17 +61,24 @@ describe('npm start', () => {
     expect(body.detail).toContain('dynamodb');
     expect(body.checks.dynamodb?.status).toBe('down');
 
+    const full = await fetch(`${stack.outputs.ApiUrl}/health`);
+    expect(full.status).toBe(503);
+    expect(((await full.json()) as { checks: Record<string, { status: string }> }).checks.eventbridge?.status).toBe('down');
+    // Live calls no dependency, so it stays up.
+    const live = await fetch(`${stack.outputs.ApiUrl}/health/live`);
+    expect({ status: live.status, body: await live.json() }).toEqual({ status: 200, body: { status: 'ok' } });
+
     expect(await stack.stop()).toBe(0);
     expect(alive(pid)).toBe(false);
   }, 30_000);
 });
 
 describe('npm start, stopped while healthy', () => {
-  it('leaves no emulator process behind after SIGTERM', async () => {
+  it('leaves no emulator process behind after Ctrl-C (SIGINT)', async () => {
     const healthy = await spawnStartedStack();
     const pid = healthy.outputs.EmulatorPid;
     expect(alive(pid)).toBe(true);
-    expect(await healthy.stop()).toBe(0);
+    expect(await healthy.stop('SIGINT')).toBe(0);
     expect(alive(pid)).toBe(false);
   }, 60_000);
 });

@@ -104,3 +104,29 @@ describe('throttling with a small test limit', () => {
     expect(response.text).not.toMatch(/at \/|node_modules|stack/);
   });
 });
+
+describe('throttling at the stage as well as per method', () => {
+  let server: LocalServer;
+
+  beforeAll(async () => {
+    server = await startTestApi({
+      endpoints: [endpoints.getLive, endpoints.getReady, endpoints.getOpenApi],
+      stageThrottle: { rateLimit: 1, burstLimit: 2 },
+      // A stopped clock: no token comes back during the test.
+      clock: () => 0,
+    });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('refuses, with 429 and Retry-After, a request to a method with tokens left once the stage has none', async () => {
+    const api = apiClient(server.url);
+    expect((await api.request('GET', '/health/live')).status).toBe(200);
+    expect((await api.request('GET', '/openapi.json')).status).toBe(200);
+    // Each method's own bucket is nearly full; the stage's is empty.
+    expectThrottled(await api.request('GET', '/health/ready'));
+    expectThrottled(await api.request('GET', '/health/live'));
+  });
+});

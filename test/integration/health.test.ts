@@ -1,14 +1,40 @@
 import { handler as getHealth } from '#functions/health/get-health';
 import { handler as getLive } from '#functions/health/get-live';
 import { handler as getReady } from '#functions/health/get-ready';
+import { dynamoDbClient } from '#shared/clients/dynamodb';
+import { eventBridgeClient } from '#shared/clients/eventbridge';
 import { checkDeadlineMs, healthReport, runCheck, runChecks } from '#shared/health/health-checks';
 import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
 
 describe('health endpoints against the emulator', () => {
   it('reports live without calling anything', async () => {
-    const response = await getLive(apiGatewayEvent({ method: 'GET', path: '/health/live' }), lambdaContext());
-    expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ status: 'ok' });
+    const calls: string[] = [];
+    dynamoDbClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countLiveDynamoDbCalls' },
+    );
+    eventBridgeClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countLiveEventBridgeCalls' },
+    );
+    try {
+      const live = await getLive(apiGatewayEvent({ method: 'GET', path: '/health/live' }), lambdaContext());
+      expect(live.statusCode).toBe(200);
+      expect(JSON.parse(live.body)).toEqual({ status: 'ok' });
+      expect(calls).toEqual([]);
+      // The counter counts: ready makes one call to each.
+      await getReady(apiGatewayEvent({ method: 'GET', path: '/health/ready' }), lambdaContext());
+      expect(calls.sort()).toEqual(['DescribeEventBusCommand', 'DescribeTableCommand']);
+    } finally {
+      dynamoDbClient.middlewareStack.remove('countLiveDynamoDbCalls');
+      eventBridgeClient.middlewareStack.remove('countLiveEventBridgeCalls');
+    }
   });
 
   it('takes its per-check deadline from HEALTH_CHECK_DEADLINE_MS (the local stack gives 9 s)', () => {

@@ -30,8 +30,8 @@ export interface StartedStack {
   outputs: StartOutputs;
   /** Everything the stack printed so far (stdout and stderr). */
   printed: () => string;
-  /** SIGTERM, resolving with the exit code; removes the outputs folder. */
-  stop: () => Promise<number | null>;
+  /** SIGTERM (or SIGINT, as Ctrl-C sends), resolving with the exit code; removes the outputs folder. */
+  stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number | null>;
 }
 
 /**
@@ -67,8 +67,8 @@ export async function spawnStartedStack(): Promise<StartedStack> {
     child,
     outputs,
     printed: () => printed,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
       await rm(dir, { recursive: true, force: true });
       return code;

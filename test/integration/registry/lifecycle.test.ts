@@ -85,6 +85,8 @@ describe('route lifecycle', () => {
     expect(revision2.body).toMatchObject({ tenant, service: 'checkout', env: 'prod', revision: 2, actor: 'bob' });
     expect(revision2.body.route).toEqual(v3.body);
     expect(revision2.body.requestId).toEqual(v3.headers['x-request-id']);
+    // The time of the change is the route's own updatedAt, stamped in the same write.
+    expect(revision2.body.occurredAt).toBe(v3.body.updatedAt);
 
     // Rollback to 1: a new revision whose content equals revision 1.
     const rolledBack = await api.rollback({ revision: 1 }, { sub: 'carol' });
@@ -184,6 +186,7 @@ describe('route lifecycle', () => {
     expect(notModified.status).toBe(304);
     expect(notModified.raw.body).toBe('');
     expect(notModified.headers.etag).toBe(first.headers.etag);
+    expect(notModified.headers['x-request-id']).toEqual(expect.any(String));
 
     const patched = await api.patchVersion('v2', { weight: 20 });
     expect(patched.status).toBe(200);

@@ -433,6 +433,15 @@ describe('412', () => {
     await expectNothingWritten(before);
   });
 
+  it('refuses If-None-Match: * on a version PUT when the route exists, and creates with it when absent', async () => {
+    const before = await arrange();
+    expectProblem(await before.api.putVersion('v4', version('v4'), { headers: { 'If-None-Match': '*' } }), 412);
+    await expectNothingWritten(before);
+
+    const api = registry(uniqueTenant());
+    expect((await api.putVersion('v1', version('v1'), { headers: { 'If-None-Match': '*' } })).status).toBe(201);
+  });
+
   it('creates with If-None-Match: * when the route is absent', async () => {
     const api = registry(uniqueTenant());
     const response = await api.putRoute(twoVersionBody(), { headers: { 'If-None-Match': '*' } });

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
 import { loadDevKeys } from '#local/dev-keys';
+import { repoRoot } from '#local/paths';
 import { localAudience, localFunctionEnvironment, localIssuer } from '#local/environment';
 import { mintLocalToken, parseTokenArgs } from '#local/token';
 
@@ -38,6 +40,34 @@ describe('localFunctionEnvironment', () => {
     const env = localFunctionEnvironment('http://127.0.0.1:5000');
     expect(JSON.parse(env.AUTH_PUBLIC_JWK ?? '')).toEqual(loadDevKeys().publicJwk);
     expect(env).toMatchObject({ AUTH_ISSUER: localIssuer, AUTH_AUDIENCE: localAudience, TABLE_NAME: expect.any(String) });
+  });
+
+  it('allows http:// upstreams, as API.md says the local stack does', () => {
+    const env = localFunctionEnvironment('http://127.0.0.1:5000');
+    expect(env.ALLOW_HTTP_UPSTREAMS).toBe('true');
+  });
+});
+
+describe('npm run -s token (the command itself)', () => {
+  const runToken = (args: string[]) =>
+    spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/token.ts', ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+
+  it('prints the token alone on standard output', () => {
+    const run = runToken(['--tenant', 'acme', '--scope', 'routes:read resolve', '--sub', 'alice']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(decodeJwt(run.stdout.trim())).toMatchObject({ tenant: 'acme', scope: 'routes:read resolve', sub: 'alice' });
+  });
+
+  it('prints usage on standard error and exits 2 for a bad command line, with nothing on standard output', () => {
+    const run = runToken(['--scope', 'resolve']);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('--tenant is required');
+    expect(run.stderr).toContain('Usage: npm run -s token');
   });
 });
 
