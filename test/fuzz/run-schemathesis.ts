@@ -19,7 +19,7 @@
  * its time budget (170 s). Reports (JUnit, NDJSON) are left in .local/fuzz/ to be read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { localNames } from '#infra/resources';
@@ -47,6 +47,7 @@ const configFile = path.join(repoRoot, 'test', 'fuzz', 'schemathesis.toml');
 const reportDir = path.join(localDir, 'fuzz');
 const ndjsonReport = path.join(reportDir, 'events.ndjson');
 const junitReport = path.join(reportDir, 'junit.xml');
+const summaryReport = path.join(reportDir, 'summary.json');
 
 const checks = [
   'not_a_server_error',
@@ -144,6 +145,7 @@ const ScenarioFinishedSchema = z.object({
       interactions: z
         .record(z.string(), z.object({ response: z.object({ status_code: z.int() }).nullish() }))
         .optional(),
+      checks: z.record(z.string(), z.array(z.object({ status: z.string() }))).optional(),
     }),
   }),
 });
@@ -156,6 +158,8 @@ interface OperationTally {
 interface Tally {
   /** Every case schemathesis generated, probes of undocumented methods included. */
   cases: number;
+  /** Cases with at least one failed check. */
+  failedCases: number;
   /** By endpoint id, for the operations of the endpoint table. */
   operations: Map<string, OperationTally>;
 }
@@ -173,12 +177,14 @@ async function tallyCases(): Promise<Tally | undefined> {
     return undefined;
   }
   const byRoute = new Map(endpointList.map((endpoint) => [`${endpoint.method} ${endpoint.path}`, endpoint.id]));
-  const tally: Tally = { cases: 0, operations: new Map() };
+  const tally: Tally = { cases: 0, failedCases: 0, operations: new Map() };
   for (const line of text.split('\n')) {
     if (!line.startsWith('{"ScenarioFinished"')) continue;
     const { recorder } = ScenarioFinishedSchema.parse(JSON.parse(line)).ScenarioFinished;
     for (const [caseId, { value }] of Object.entries(recorder.cases ?? {})) {
       tally.cases += 1;
+      const checks = recorder.checks?.[caseId] ?? [];
+      if (checks.some((check) => /fail|error/i.test(check.status))) tally.failedCases += 1;
       const id = byRoute.get(`${value.method} ${value.path}`);
       if (id === undefined) continue;
       const operation = tally.operations.get(id) ?? { cases: 0, statuses: new Map<number, number>() };
@@ -299,6 +305,13 @@ async function main(extraArgs: readonly string[]): Promise<number> {
     const settings = `seed ${seed}, ${maxExamples} examples per operation and phase`;
     const overrides = extraArgs.length === 0 ? '' : `, then: ${extraArgs.join(' ')}`;
     console.log(`fuzz: ${verdict} in ${seconds} s (${settings}${overrides})`);
+    // Read by scripts/test-summary.mjs for npm test's closing line: a failed run with no
+    // failing case (a crash, an operation never reached) still counts as one failure.
+    const failedCases = Math.max(tally?.failedCases ?? 0, failures.length === 0 ? 0 : 1);
+    await writeFile(
+      summaryReport,
+      JSON.stringify({ passed: (tally?.cases ?? 0) - (tally?.failedCases ?? 0), failed: failedCases }),
+    );
     return failures.length === 0 ? 0 : 1;
   } catch (error) {
     console.error('fuzz: could not run', error);
