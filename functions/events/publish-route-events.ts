@@ -12,6 +12,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { publishStreamRecords } from '#shared/events/publisher';
+import { metricNames } from '#shared/metric-names';
 import { logger, metrics, tracer } from '#shared/observability';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -23,8 +24,8 @@ export class EventNotPublishedError extends Error {
 
 async function publishRouteEvents(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
   const outcome = await publishStreamRecords(event.Records);
-  metrics.addMetric('RouteEventsPublished', MetricUnit.Count, outcome.published);
-  metrics.addMetric('RouteEventRecordsFailed', MetricUnit.Count, outcome.failures.size);
+  metrics.addMetric(metricNames.routeEventsPublished, MetricUnit.Count, outcome.published);
+  metrics.addMetric(metricNames.routeEventRecordsFailed, MetricUnit.Count, outcome.failures.size);
   for (const [sequenceNumber, reason] of outcome.failures) {
     logger.warn('Route event not published; the stream record will be retried', { sequenceNumber, reason });
   }

@@ -20,6 +20,7 @@ import { httpEnv, parseEnv } from '../config.ts';
 import { HttpError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
 import { parseOrThrow } from '../http/validation.ts';
+import { metricNames } from '../metric-names.ts';
 import { logger, metrics, tracer } from '../observability.ts';
 import { parseJsonBody } from './json-body.ts';
 import { problemResponse } from './problem.ts';
@@ -92,7 +93,7 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
     const { requestId } = stateOf(request.context, request.event);
     logger.appendKeys({ correlation_id: requestId });
     // Counted on the way in, so even a response that ends the chain early is counted.
-    metrics.addMetric('Requests', 'Count', 1);
+    metrics.addMetric(metricNames.requests, 'Count', 1);
   },
   after: (request) => {
     const { requestId } = stateOf(request.context, request.event);
@@ -108,7 +109,7 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
     const { error, event, context } = request;
     const { requestId } = stateOf(context, event);
     if (error instanceof HttpError && error.status < 500) {
-      metrics.addMetric('ClientError', 'Count', 1);
+      metrics.addMetric(metricNames.clientErrors, 'Count', 1);
       logger.info('request refused', {
         status: error.status,
         reason: error.message,
@@ -116,7 +117,7 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
       });
     } else if (error instanceof HttpError) {
       // A 5xx we chose (a dependency down, nothing to route to): an operational state.
-      metrics.addMetric('ServerError', 'Count', 1);
+      metrics.addMetric(metricNames.serverErrors, 'Count', 1);
       logger.warn('request not served', {
         status: error.status,
         reason: error.message,
@@ -125,7 +126,7 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
     } else {
       if (error instanceof Error) logger.error('request failed', error);
       else logger.error('request failed', { error: String(error) });
-      metrics.addMetric('ServerError', 'Count', 1);
+      metrics.addMetric(metricNames.serverErrors, 'Count', 1);
     }
     // Set, don't return: returning would stop the later onError middlewares (headers, logs).
     request.response = problemResponse(error, requestId, event.path);

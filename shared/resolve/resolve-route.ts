@@ -12,6 +12,7 @@ import { parseEnv } from '../config.ts';
 import { resolve, type Resolution } from '../domain/resolve.ts';
 import type { Route } from '../domain/route.schema.ts';
 import { RouteNotFoundError } from '../errors/http-errors.ts';
+import { metricNames } from '../metric-names.ts';
 import { logger, metrics } from '../observability.ts';
 import { routePk } from '../store/route-keys.ts';
 import { getRoute, type RouteKey } from '../store/route.store.ts';
@@ -72,7 +73,15 @@ export interface ResolveRouteRequest {
  */
 export async function resolveRoute(request: ResolveRouteRequest): Promise<Resolution> {
   const cached = await routeCache.get(request.route);
-  metrics.addMetric(`RouteCache${cached.source === 'cache' ? 'Hit' : cached.source === 'load' ? 'Miss' : 'Stale'}`, 'Count', 1);
+  metrics.addMetric(
+    cached.source === 'cache'
+      ? metricNames.routeCacheHits
+      : cached.source === 'load'
+        ? metricNames.routeCacheMisses
+        : metricNames.staleResolveAnswers,
+    'Count',
+    1,
+  );
   if (cached.source === 'stale') {
     logger.warn('serving a stale route: the route store failed', { ageMs: cached.ageMs, breaker: routeCache.breakerState });
   }
