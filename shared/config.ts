@@ -32,7 +32,9 @@ export const awsEnv = {
    * How long one AWS call may take before it fails (and is retried). 3 s in AWS; the local
    * stack raises it because its emulator answers one request at a time.
    */
-  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  /** How long one attempt may wait for a connection. */
+  AWS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1_000),
 };
 
 /** Names in logs and metrics; the CDK construct sets both, the defaults serve local runs. */

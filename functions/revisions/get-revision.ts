@@ -1,6 +1,6 @@
 import { endpoints } from '#shared/http/endpoints';
 import { httpHandler } from '#shared/middleware/http-handler';
-import { readRevision } from '#shared/registry/route-registry';
+import { readRevision } from '#shared/use-cases/routes';
 
 export const handler = httpHandler({
   endpoint: endpoints.getRevision,

@@ -1,11 +1,11 @@
 import { endpoints } from '#shared/http/endpoints';
+import { writeContextOf, writeResult } from '#shared/http/route-results';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { idempotency } from '#shared/middleware/idempotency';
-import { writeRequestOf, writeResult } from '#shared/registry/http-mapping';
-import { rollbackRoute } from '#shared/registry/route-registry';
+import { rollbackRoute } from '#shared/use-cases/routes';
 
 export const handler = httpHandler({
   endpoint: endpoints.rollbackRoute,
   idempotency: idempotency(endpoints.rollbackRoute.id),
-  run: async (input) => writeResult(await rollbackRoute(writeRequestOf(input), input.body.revision)),
+  run: async (input) => writeResult(await rollbackRoute(writeContextOf(input), input.body.revision)),
 });

@@ -1,7 +1,7 @@
 import { endpoints } from '#shared/http/endpoints';
 import { httpHandler } from '#shared/middleware/http-handler';
-import { routeResult } from '#shared/registry/http-mapping';
-import { readRoute } from '#shared/registry/route-registry';
+import { routeResult } from '#shared/http/route-results';
+import { readRoute } from '#shared/use-cases/routes';
 
 export const handler = httpHandler({
   endpoint: endpoints.getRoute,

@@ -1,6 +1,6 @@
 import { endpoints } from '#shared/http/endpoints';
 import { httpHandler } from '#shared/middleware/http-handler';
-import { readRoutes } from '#shared/registry/route-registry';
+import { readRoutes } from '#shared/use-cases/routes';
 
 export const handler = httpHandler({
   endpoint: endpoints.listRoutes,

@@ -1,14 +1,15 @@
 import { endpoints } from '#shared/http/endpoints';
+import { etagMatches } from '#shared/http/preconditions';
 import { httpHandler } from '#shared/middleware/http-handler';
-import { readSnapshot } from '#shared/registry/route-registry';
-import { etagMatches } from '#shared/registry/preconditions';
+import { readSnapshot } from '#shared/use-cases/routes';
 
 export const handler = httpHandler({
   endpoint: endpoints.getSnapshot,
   run: async ({ params, headers }) => {
-    const { routes, etag } = await readSnapshot(params.tenant);
-    const cache = { ETag: etag, 'Cache-Control': 'no-cache' };
-    if (etagMatches(headers['if-none-match'], etag)) return { status: 304, headers: cache };
-    return { status: 200, body: { tenant: params.tenant, routes }, headers: cache };
+    const answer = await readSnapshot(params.tenant, (etag) => etagMatches(headers['if-none-match'], etag));
+    const cache = { ETag: answer.etag, 'Cache-Control': 'no-cache' };
+    if (answer.notModified) return { status: 304, headers: cache };
+    const { routes, seq } = answer.snapshot;
+    return { status: 200, body: { tenant: params.tenant, seq, routes }, headers: cache };
   },
 });

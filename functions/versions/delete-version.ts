@@ -1,11 +1,12 @@
+import { deleteVersion } from '#shared/domain/route-changes';
 import { endpoints } from '#shared/http/endpoints';
+import { writeContextOf, writeResult } from '#shared/http/route-results';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { idempotency } from '#shared/middleware/idempotency';
-import { writeRequestOf, writeResult } from '#shared/registry/http-mapping';
-import { deleteVersion } from '#shared/registry/route-registry';
+import { commitChange } from '#shared/store/commit-change';
 
 export const handler = httpHandler({
   endpoint: endpoints.deleteVersion,
   idempotency: idempotency(endpoints.deleteVersion.id),
-  run: async (input) => writeResult(await deleteVersion(writeRequestOf(input), input.params.version)),
+  run: async (input) => writeResult(await commitChange(writeContextOf(input), deleteVersion(input.params.version))),
 });

@@ -1,11 +1,12 @@
+import { patchVersion } from '#shared/domain/route-changes';
 import { endpoints } from '#shared/http/endpoints';
+import { writeContextOf, writeResult } from '#shared/http/route-results';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { idempotency } from '#shared/middleware/idempotency';
-import { writeRequestOf, writeResult } from '#shared/registry/http-mapping';
-import { patchVersion } from '#shared/registry/route-registry';
+import { commitChange } from '#shared/store/commit-change';
 
 export const handler = httpHandler({
   endpoint: endpoints.patchVersion,
   idempotency: idempotency(endpoints.patchVersion.id),
-  run: async (input) => writeResult(await patchVersion(writeRequestOf(input), input.params.version, input.body)),
+  run: async (input) => writeResult(await commitChange(writeContextOf(input), patchVersion(input.params.version, input.body))),
 });

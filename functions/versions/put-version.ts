@@ -1,11 +1,15 @@
+import { putVersion } from '#shared/domain/route-changes';
 import { endpoints } from '#shared/http/endpoints';
+import { writeContextOf, writeResult } from '#shared/http/route-results';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { idempotency } from '#shared/middleware/idempotency';
-import { writeRequestOf, writeResult } from '#shared/registry/http-mapping';
-import { putVersion } from '#shared/registry/route-registry';
+import { commitChange } from '#shared/store/commit-change';
 
 export const handler = httpHandler({
   endpoint: endpoints.putVersion,
   idempotency: idempotency(endpoints.putVersion.id),
-  run: async (input) => writeResult(await putVersion(writeRequestOf(input), input.params.version, input.body)),
+  run: async (input) => {
+    const result = await commitChange(writeContextOf(input), putVersion(input.params.version, input.body));
+    return writeResult(result, result.change.versionCreated === true);
+  },
 });

@@ -2,8 +2,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { busEnv, parseEnv } from '../config.ts';
 import { tracer } from '../observability.ts';
-import { awsClientConfig } from './aws-client-config.ts';
+import { awsClientConfig, obeyingDeadline } from './aws-client-config.ts';
 
 export const eventBusName = parseEnv(busEnv).EVENT_BUS_NAME;
 
-export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient(awsClientConfig));
+export const eventBridgeClient = obeyingDeadline(tracer.captureAWSv3Client(new EventBridgeClient(awsClientConfig)));

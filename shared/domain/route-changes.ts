@@ -1,12 +1,12 @@
 /**
- * The route registry's changes as pure functions: each takes the route as it is (or
- * `undefined` when there is none) and the requested change, and returns the route as it
- * should be committed, or throws an `HttpError`. No I/O: the store reads the current route
- * and the last revision number, calls one of these, and commits the result atomically.
+ * The route registry's changes as pure functions of the route's content: each takes the
+ * route as it is (or `undefined` when there is none) and returns the content it should
+ * have, or throws an `HttpError`. No I/O and no metadata: the one write path
+ * (shared/store/commit-change.ts) reads the current route, applies a change, checks the
+ * invariants ({@link checkInvariants}), stamps revision, sequence and metadata, and commits.
  *
- * Every result is checked by {@link checkInvariants}. A change that leaves the content
- * (versions, rules, defaultVersion) exactly as it is returns `changed: false` and the current
- * route untouched (same revision and timestamps): the caller commits nothing and answers 200.
+ * A change that leaves the content (versions, rules, defaultVersion) exactly as it is
+ * returns `changed: false`: the write path commits nothing and answers 200.
  */
 import {
   ConflictError,
@@ -18,6 +18,7 @@ import {
 import {
   MAX_RULES,
   MAX_VERSIONS,
+  type ChangeKind,
   type PatchVersionBody,
   type PutRouteBody,
   type PutVersionBody,
@@ -27,54 +28,44 @@ import {
 } from './route.schema.ts';
 import { checkUpstreamUrl, type UpstreamPolicy } from './upstream-url.ts';
 
-/** Who is changing which route, when, and under which upstream policy. */
-export interface ChangeContext {
-  tenant: string;
-  service: string;
-  env: string;
-  /** The token's `sub`: recorded as `updatedBy`. */
-  actor: string;
-  /** ISO 8601 timestamp of the change. */
-  now: string;
-  policy: UpstreamPolicy;
-  /**
-   * The highest revision ever committed for this (tenant, service, env), 0 if none. A route
-   * deleted and created again continues from here, so a revision number names one change
-   * forever (API.md, Writes).
-   */
-  lastRevision: number;
-}
-
 /** What a route's content is: the part a write changes and a no-op check compares. */
 export type RouteContent = Pick<Route, 'versions' | 'rules' | 'defaultVersion'>;
 
-export interface ChangeResult {
-  /** The route to commit, or the current route unchanged when `changed` is false. */
-  route: Route;
-  /** False for a no-op: commit nothing, publish nothing, answer with `route`. */
+/** What a change decides from the current route. */
+export interface ContentChange {
+  /** The content to commit; null deletes the route. */
+  next: RouteContent | null;
+  /** False for a no-op: commit nothing, publish nothing, answer with the current route. */
   changed: boolean;
-  /** True when there was no route before this change (`Route Created`, 201 on PUT). */
-  created: boolean;
+  /** True when the change adds the version the request names (201 on a version PUT). */
+  versionCreated?: boolean;
 }
 
-export interface VersionChangeResult extends ChangeResult {
-  /** True when the version did not exist before (201 on version PUT). */
-  versionCreated: boolean;
-}
-
-export interface DeleteResult {
-  route: null;
-  changed: true;
-  /** The revision number of the delete's revision record. */
-  revision: number;
-  /** The route before the delete (the event's `previous`). */
-  previous: Route;
+/**
+ * One change as the write path (shared/store/commit-change.ts) takes it: its kind, and a
+ * pure function from the current route (undefined when there is none) to the next content.
+ * `apply` may run more than once when writers race, and throws an `HttpError` (404, 409)
+ * when the change cannot apply.
+ */
+export interface RouteChange {
+  kind: ChangeKind;
+  apply: (current: Route | undefined) => ContentChange;
+  /**
+   * Where the request body sits in the route, for a change that writes one version:
+   * `versions.v3`. Field errors found in it are then named as the body names them (`url`).
+   */
+  bodyPath?: string;
 }
 
 /** A past revision to roll back to: its number and the route as it was (null if deleted). */
 export interface RollbackTarget {
   revision: number;
   route: Route | null;
+}
+
+/** A change to `content`: a no-op when the route already holds exactly that. */
+function changeTo(current: Route | undefined, content: RouteContent): ContentChange {
+  return { next: content, changed: current === undefined || !sameContent(current, content) };
 }
 
 /** True when `a` and `b` have the same versions, rules and defaultVersion. */
@@ -102,7 +93,7 @@ function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
  * `version` name an existing version, every upstream URL passes the policy, and the limits.
  * Throws one 400 `ValidationError` listing every failing field.
  */
-export function checkInvariants(route: RouteContent, policy: UpstreamPolicy): void {
+export function checkInvariants(route: RouteContent, policy: UpstreamPolicy, bodyPath?: string): void {
   const errors: FieldError[] = [];
   const names = Object.keys(route.versions);
   if (names.length > MAX_VERSIONS) {
@@ -130,28 +121,13 @@ export function checkInvariants(route: RouteContent, policy: UpstreamPolicy): vo
       });
     }
   });
-  if (errors.length > 0) throw new ValidationError('Invalid route.', errors);
+  if (errors.length > 0) throw new ValidationError('Invalid route.', errors.map((error) => relativeTo(bodyPath, error)));
 }
 
-/** Checks `content`, then builds the route to commit, or reports a no-op. */
-function commit(current: Route | undefined, content: RouteContent, ctx: ChangeContext): ChangeResult {
-  checkInvariants(content, ctx.policy);
-  if (current !== undefined && sameContent(current, content)) {
-    return { route: current, changed: false, created: false };
-  }
-  const route: Route = {
-    tenant: ctx.tenant,
-    service: ctx.service,
-    env: ctx.env,
-    versions: content.versions,
-    ...(content.defaultVersion === undefined ? {} : { defaultVersion: content.defaultVersion }),
-    rules: content.rules,
-    revision: Math.max(ctx.lastRevision, current?.revision ?? 0) + 1,
-    createdAt: current?.createdAt ?? ctx.now,
-    updatedAt: ctx.now,
-    updatedBy: ctx.actor,
-  };
-  return { route, changed: true, created: current === undefined };
+/** A field error named from the request body's point of view (`versions.v3.url` → `url`). */
+function relativeTo(bodyPath: string | undefined, error: FieldError): FieldError {
+  if (bodyPath === undefined || !error.path.startsWith(`${bodyPath}.`)) return error;
+  return { ...error, path: error.path.slice(bodyPath.length + 1) };
 }
 
 function copyVersions(versions: Route['versions']): Route['versions'] {
@@ -168,8 +144,8 @@ function copyContent(content: RouteContent): RouteContent {
   };
 }
 
-function versionNotFound(ctx: ChangeContext, name: string): NotFoundError {
-  return new NotFoundError(`Route '${ctx.service}/${ctx.env}' has no version '${name}'.`);
+function versionNotFound(current: Route, name: string): NotFoundError {
+  return new NotFoundError(`Route '${current.service}/${current.env}' has no version '${name}'.`);
 }
 
 /**
@@ -177,12 +153,8 @@ function versionNotFound(ctx: ChangeContext, name: string): NotFoundError {
  * `defaultVersion` leaves the route without one (it is optional in the contract; resolve then
  * answers from rules and weights only), rather than keeping the old one.
  */
-export function putRoute(
-  current: Route | undefined,
-  body: PutRouteBody,
-  ctx: ChangeContext,
-): ChangeResult {
-  return commit(current, copyContent(body), ctx);
+export function putRoute(body: PutRouteBody): RouteChange {
+  return { kind: 'route.put', apply: (current) => changeTo(current, copyContent(body)) };
 }
 
 /**
@@ -190,40 +162,42 @@ export function putRoute(
  * with this version as its `defaultVersion`; a route that exists but has no versions and no
  * `defaultVersion` (all deleted) gets it as its `defaultVersion` too, as if created again.
  */
-export function putVersion(
-  current: Route | undefined,
-  name: string,
-  body: PutVersionBody,
-  ctx: ChangeContext,
-): VersionChangeResult {
-  const base: RouteContent = current === undefined ? { versions: {}, rules: [] } : copyContent(current);
-  const versionCreated = !Object.hasOwn(base.versions, name);
-  const empty = Object.keys(base.versions).length === 0 && base.defaultVersion === undefined;
-  const content: RouteContent = {
-    ...base,
-    versions: { ...base.versions, [name]: { url: body.url, weight: body.weight, state: body.state } },
-    ...(empty ? { defaultVersion: name } : {}),
+export function putVersion(name: string, body: PutVersionBody): RouteChange {
+  return {
+    kind: 'version.put',
+    bodyPath: `versions.${name}`,
+    apply: (current) => {
+      const base: RouteContent = current === undefined ? { versions: {}, rules: [] } : copyContent(current);
+      const versionCreated = !Object.hasOwn(base.versions, name);
+      const empty = Object.keys(base.versions).length === 0 && base.defaultVersion === undefined;
+      const content: RouteContent = {
+        ...base,
+        versions: { ...base.versions, [name]: { url: body.url, weight: body.weight, state: body.state } },
+        ...(empty ? { defaultVersion: name } : {}),
+      };
+      return { ...changeTo(current, content), versionCreated };
+    },
   };
-  return { ...commit(current, content, ctx), versionCreated };
 }
 
 /** `PATCH .../versions/{name}`: changes the given fields of one existing version. */
-export function patchVersion(
-  current: Route | undefined,
-  name: string,
-  body: PatchVersionBody,
-  ctx: ChangeContext,
-): ChangeResult {
-  if (current === undefined) throw new RouteNotFoundError();
-  const existing = Object.hasOwn(current.versions, name) ? current.versions[name] : undefined;
-  if (existing === undefined) throw versionNotFound(ctx, name);
-  const base = copyContent(current);
-  const version: Version = {
-    url: body.url ?? existing.url,
-    weight: body.weight ?? existing.weight,
-    state: body.state ?? existing.state,
+export function patchVersion(name: string, body: PatchVersionBody): RouteChange {
+  return {
+    kind: 'version.patch',
+    bodyPath: `versions.${name}`,
+    apply: (current) => {
+      if (current === undefined) throw new RouteNotFoundError();
+      const existing = Object.hasOwn(current.versions, name) ? current.versions[name] : undefined;
+      if (existing === undefined) throw versionNotFound(current, name);
+      const base = copyContent(current);
+      const version: Version = {
+        url: body.url ?? existing.url,
+        weight: body.weight ?? existing.weight,
+        state: body.state ?? existing.state,
+      };
+      return changeTo(current, { ...base, versions: { ...base.versions, [name]: version } });
+    },
   };
-  return commit(current, { ...base, versions: { ...base.versions, [name]: version } }, ctx);
 }
 
 /**
@@ -231,64 +205,66 @@ export function patchVersion(
  * rule targets it (change those first); this holds for the last version too, so a route left
  * with no versions has no `defaultVersion`.
  */
-export function deleteVersion(
-  current: Route | undefined,
-  name: string,
-  ctx: ChangeContext,
-): ChangeResult {
-  if (current === undefined) throw new RouteNotFoundError();
-  if (!Object.hasOwn(current.versions, name)) throw versionNotFound(ctx, name);
-  const references: FieldError[] = [];
-  if (current.defaultVersion === name) {
-    references.push({ path: 'defaultVersion', message: `names version '${name}'` });
-  }
-  current.rules.forEach((rule, index) => {
-    if (rule.version === name) {
-      references.push({ path: `rules.${index}.version`, message: `targets version '${name}'` });
-    }
-  });
-  if (references.length > 0) {
-    throw new ConflictError(
-      `Version '${name}' is still in use by the route; point defaultVersion and rules elsewhere first.`,
-      { errors: references },
-    );
-  }
-  const base = copyContent(current);
-  const versions = Object.fromEntries(
-    Object.entries(base.versions).filter(([versionName]) => versionName !== name),
-  );
-  return commit(current, { ...base, versions }, ctx);
+export function deleteVersion(name: string): RouteChange {
+  return {
+    kind: 'version.delete',
+    apply: (current) => {
+      if (current === undefined) throw new RouteNotFoundError();
+      if (!Object.hasOwn(current.versions, name)) throw versionNotFound(current, name);
+      const references: FieldError[] = [];
+      if (current.defaultVersion === name) {
+        references.push({ path: 'defaultVersion', message: `names version '${name}'` });
+      }
+      current.rules.forEach((rule, index) => {
+        if (rule.version === name) {
+          references.push({ path: `rules.${index}.version`, message: `targets version '${name}'` });
+        }
+      });
+      if (references.length > 0) {
+        throw new ConflictError(
+          `Version '${name}' is still in use by the route; point defaultVersion and rules elsewhere first.`,
+          { errors: references },
+        );
+      }
+      const base = copyContent(current);
+      const versions = Object.fromEntries(
+        Object.entries(base.versions).filter(([versionName]) => versionName !== name),
+      );
+      return changeTo(current, { ...base, versions });
+    },
+  };
 }
 
 /** `DELETE .../routes/{service}/{env}`: a final revision with no route. */
-export function deleteRoute(current: Route | undefined, ctx: ChangeContext): DeleteResult {
-  if (current === undefined) throw new RouteNotFoundError();
+export function deleteRoute(): RouteChange {
   return {
-    route: null,
-    changed: true,
-    revision: Math.max(ctx.lastRevision, current.revision) + 1,
-    previous: current,
+    kind: 'route.delete',
+    apply: (current) => {
+      if (current === undefined) throw new RouteNotFoundError();
+      return { next: null, changed: true };
+    },
   };
 }
 
 /**
- * `POST .../rollback`: a new revision whose content equals the target revision's. The store
- * answers 404 itself when the revision does not exist. A target that is a delete (no route)
- * is 409: the request is well-formed but the history holds nothing to restore there; delete
- * the route to get that state. Rolling back a deleted route to an earlier revision creates it
- * again (`created: true`). The result passes the invariants under today's policy, so a URL
+ * `POST .../rollback`: a new revision whose content equals the target revision's (the
+ * caller reads it first and answers 404 when it does not exist). A target that is a delete
+ * (no route) is 409: the request is well-formed but the history holds nothing to restore
+ * there; delete the route to get that state. Rolling back a deleted route to an earlier
+ * revision creates it again. The result passes the invariants under today's policy, so a URL
  * the policy has since refused is a 400.
  */
-export function rollback(
-  current: Route | undefined,
-  target: RollbackTarget,
-  ctx: ChangeContext,
-): ChangeResult {
-  if (target.route === null) {
-    throw new ConflictError(
-      `Revision ${target.revision} deleted the route; there is no content to roll back to.`,
-      { errors: [{ path: 'revision', message: 'names a delete' }] },
-    );
-  }
-  return commit(current, copyContent(target.route), ctx);
+export function rollback(target: RollbackTarget): RouteChange {
+  return {
+    kind: 'rollback',
+    apply: (current) => {
+      if (target.route === null) {
+        throw new ConflictError(
+          `Revision ${target.revision} deleted the route; there is no content to roll back to.`,
+          { errors: [{ path: 'revision', message: 'names a delete' }] },
+        );
+      }
+      return changeTo(current, copyContent(target.route));
+    },
+  };
 }

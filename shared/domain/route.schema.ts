@@ -111,9 +111,14 @@ export const RevisionSchema = z
     service: SlugSchema,
     env: SlugSchema,
     revision: z.int().min(1),
+    /** The change's place in the tenant's sequence (the change feed). */
+    seq: z.int().min(1),
     kind: ChangeKindSchema,
     actor: z.string(),
+    /** The id the server issued for the request that made the change. */
     requestId: z.string(),
+    /** The caller's `x-request-id`, when it sent one. */
+    correlationId: z.string().optional(),
     occurredAt: z.iso.datetime(),
     /** The route after the change; null when the change deleted it. */
     route: RouteSchema.nullable(),

@@ -127,7 +127,7 @@ export class TooManyRequestsError extends HttpError {
 export class ServiceUnavailableError extends HttpError {
   readonly status = 503;
   readonly title = 'Service Unavailable';
-  readonly slug = 'unavailable';
+  readonly slug: string = 'unavailable';
   constructor(detail: string, retryAfterSeconds?: number, options: HttpErrorOptions = {}) {
     super(detail, {
       ...options,
@@ -137,6 +137,14 @@ export class ServiceUnavailableError extends HttpError {
           : { 'Retry-After': String(retryAfterSeconds), ...options.headers },
     });
   }
+}
+
+/**
+ * A write was sent and the store did not answer in time, so whether it committed is unknown
+ * (API.md, "Failure means nothing committed"): the only 5xx that may have committed.
+ */
+export class OutcomeUnknownError extends ServiceUnavailableError {
+  override readonly slug: string = 'outcome-unknown';
 }
 
 /** A configuration that cannot be used: thrown at cold start, never mapped to a caller. */

@@ -1,6 +1,7 @@
 /** Payloads shared by every endpoint: problem bodies, path parameters, pagination. */
 import { z } from 'zod';
 import { MAX_REVISION, SlugSchema, VersionNameSchema } from '../domain/route.schema.ts';
+import { MAX_SEQ } from '../store/route-keys.ts';
 
 export const ProblemSchema = z
   .object({
@@ -10,6 +11,7 @@ export const ProblemSchema = z
     detail: z.string(),
     instance: z.string().optional(),
     requestId: z.string().optional(),
+    correlationId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .meta({ id: 'Problem' });
@@ -34,6 +36,11 @@ export const RevisionParamsSchema = RouteParamsSchema.extend({ revision: decimal
 export const PageQuerySchema = z.strictObject({
   limit: decimal(1, 100).default(50),
   cursor: z.string().min(1).max(2048).optional(),
+});
+/** The change feed: `after` a sequence number (default 0), at most `limit` (1..1000, default 100). */
+export const ChangesQuerySchema = z.strictObject({
+  after: decimal(0, MAX_SEQ).default(0),
+  limit: decimal(1, 1000).default(100),
 });
 export const ListRoutesQuerySchema = PageQuerySchema.extend({ service: SlugSchema.optional() });
 

@@ -18,6 +18,7 @@ import { resolveReasons, type Resolution } from '../domain/resolve.ts';
 import {
   HealthSchema,
   ListRoutesQuerySchema,
+  ChangesQuerySchema,
   PageQuerySchema,
   RevisionParamsSchema,
   RouteParamsSchema,
@@ -77,8 +78,29 @@ const RevisionListSchema = zod
   .object({ items: zod.array(RevisionSchema), nextCursor: zod.string().nullable() })
   .meta({ id: 'RevisionList' });
 const SnapshotSchema = zod
-  .object({ tenant: zod.string(), routes: zod.array(RouteSchema) })
+  .object({
+    tenant: zod.string(),
+    seq: zod.int().min(0).meta({ description: 'The tenant sequence these routes are at least as new as; the ETag is derived from it.' }),
+    routes: zod.array(RouteSchema),
+  })
   .meta({ id: 'Snapshot' });
+const ChangeSchema = zod
+  .object({
+    seq: zod.int().min(1),
+    service: zod.string(),
+    env: zod.string(),
+    revision: zod.int().min(1),
+    kind: zod.enum(['created', 'updated', 'deleted']),
+    route: RouteSchema.nullable().meta({ description: 'The route after the change; null when deleted.' }),
+    occurredAt: zod.iso.datetime(),
+  })
+  .meta({ id: 'Change' });
+const ChangeListSchema = zod
+  .object({
+    items: zod.array(ChangeSchema),
+    latest: zod.int().min(0).meta({ description: "The tenant's latest sequence; 0 when it has no change." }),
+  })
+  .meta({ id: 'ChangeList' });
 
 /** The answer of resolve (API.md, Resolve); `reason` names the step that decided. */
 const ResolutionSchema = zod
@@ -308,6 +330,19 @@ export const endpoints = {
     access: { table: 'read' },
     params: TenantParamsSchema,
     responses: { 200: SnapshotSchema, 304: null },
+  }),
+  listChanges: define({
+    id: 'listChanges',
+    method: 'GET',
+    path: '/v1/tenants/{tenant}/changes',
+    summary: "The tenant's changes after a sequence number, in sequence order (the change feed).",
+    entry: 'functions/tenants/list-changes.ts',
+    scopes: ['resolve', 'routes:read'],
+    throttle: throttles.resolve,
+    access: { table: 'read' },
+    params: TenantParamsSchema,
+    query: ChangesQuerySchema,
+    responses: { 200: ChangeListSchema },
   }),
   listAudit: define({
     id: 'listAudit',

@@ -13,9 +13,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { authenticate, authorize, verifierOnce } from '../auth/authorizer.ts';
 import type { Principal } from '../auth/principal.ts';
+import { runWithin } from '../clients/aws-client-config.ts';
 import { httpEnv, parseEnv } from '../config.ts';
 import { HttpError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
@@ -38,7 +39,12 @@ export interface HttpInput<E extends EndpointDefinition> {
   headers: Readonly<Record<string, string | undefined>>;
   /** The verified caller; undefined only on endpoints that need no token. */
   principal: E['scopes'] extends null ? undefined : Principal;
+  /** Issued by the server (API Gateway's request id): unique, never chosen by the caller. */
   requestId: string;
+  /** The caller's `x-request-id`, when it sent a sane one. */
+  correlationId: string | undefined;
+  /** Epoch milliseconds by which the answer is due: the function's time, less a margin. */
+  deadline: number;
   event: APIGatewayProxyEvent;
 }
 
@@ -57,6 +63,7 @@ export type HttpHandler = (
 /** Per-invocation state the middlewares hand to each other, keyed by the Lambda context. */
 interface RequestState {
   requestId: string;
+  correlationId: string | undefined;
   principal?: Principal;
   params?: unknown;
   query?: unknown;
@@ -71,17 +78,20 @@ export function callerRequestId(given: string | undefined): string | undefined {
   return given !== undefined && requestIdPattern.test(given) ? given : undefined;
 }
 
-/** The caller's `x-request-id` when it is sane, else API Gateway's request id. */
-export function requestIdOf(event: APIGatewayProxyEvent): string {
+/** The id echoed in `x-request-id`: the caller's when it is sane, else the server's. */
+export function echoedRequestId(event: APIGatewayProxyEvent): string {
   return callerRequestId(event.headers['x-request-id']) ?? event.requestContext.requestId;
 }
+
+/** Time kept back from the function's timeout to answer after the last AWS call gives up. */
+export const ANSWER_MARGIN_MS = 500;
 
 const requestState = new WeakMap<Context, RequestState>();
 
 function stateOf(context: Context, event: APIGatewayProxyEvent): RequestState {
   let state = requestState.get(context);
   if (state === undefined) {
-    state = { requestId: requestIdOf(event) };
+    state = { requestId: event.requestContext.requestId, correlationId: callerRequestId(event.headers['x-request-id']) };
     requestState.set(context, state);
   }
   return state;
@@ -90,15 +100,14 @@ function stateOf(context: Context, event: APIGatewayProxyEvent): RequestState {
 /** Sets the correlation id and echoes it on every response, success or problem. */
 const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   before: (request) => {
-    const { requestId } = stateOf(request.context, request.event);
-    logger.appendKeys({ correlation_id: requestId });
+    const { requestId, correlationId } = stateOf(request.context, request.event);
+    logger.appendKeys({ correlation_id: correlationId ?? requestId, request_id: requestId });
     // Counted on the way in, so even a response that ends the chain early is counted.
     metrics.addMetric(metricNames.requests, 'Count', 1);
   },
   after: (request) => {
-    const { requestId } = stateOf(request.context, request.event);
     if (request.response) {
-      request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
+      request.response.headers = { ...request.response.headers, 'x-request-id': echoedRequestId(request.event) };
     }
   },
 });
@@ -107,7 +116,7 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
 const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: (request) => {
     const { error, event, context } = request;
-    const { requestId } = stateOf(context, event);
+    const { requestId, correlationId } = stateOf(context, event);
     if (error instanceof HttpError && error.status < 500) {
       metrics.addMetric(metricNames.clientErrors, 'Count', 1);
       logger.info('request refused', {
@@ -129,7 +138,7 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
       metrics.addMetric(metricNames.serverErrors, 'Count', 1);
     }
     // Set, don't return: returning would stop the later onError middlewares (headers, logs).
-    request.response = problemResponse(error, requestId, event.path);
+    request.response = problemResponse(error, requestId, event.path, correlationId);
   },
 });
 
@@ -164,13 +173,16 @@ function inputMiddleware(
       if (endpoint.scopes !== null) {
         state.principal = await authenticate(headers.authorization);
         authorize(state.principal, endpoint, event.pathParameters?.tenant);
+        // Where API Gateway puts an authorizer's principal: the idempotency key reads it.
+        event.requestContext.authorizer = { ...event.requestContext.authorizer, principalId: state.principal.sub };
       }
       state.params = endpoint.params
         ? parseOrThrow(endpoint.params, event.pathParameters ?? {}, 'path parameters', 'path')
         : undefined;
-      state.query = endpoint.query
-        ? parseOrThrow(endpoint.query, event.queryStringParameters ?? {}, 'query parameters', 'query')
-        : undefined;
+      // A parameter the endpoint does not know is refused, never ignored: a caller trying
+      // `?dryRun=true` on a write must not have it committed for real.
+      const query = parseOrThrow(endpoint.query ?? noQuery, event.queryStringParameters ?? {}, 'query parameters', 'query');
+      state.query = endpoint.query ? query : undefined;
       state.body = endpoint.body ? parseOrThrow(endpoint.body, parseJsonBody(event), 'request body') : undefined;
     },
   };
@@ -199,6 +211,8 @@ export function httpHandler<E extends EndpointDefinition>(options: {
       headers: event.headers as Record<string, string | undefined>,
       principal: state.principal,
       requestId: state.requestId,
+      correlationId: state.correlationId,
+      deadline: deadlineOf(context),
       event,
     } as HttpInput<E>);
     return {
@@ -227,5 +241,13 @@ export function httpHandler<E extends EndpointDefinition>(options: {
     handler.use(finishingEarlyResponses(options.idempotency, finishers));
   }
   handler.use(errorMapper());
-  return handler;
+  // Every AWS call of the invocation, middlewares' included, gives up in time to answer.
+  return (event, context) => runWithin(deadlineOf(context), () => handler(event, context));
 }
+
+function deadlineOf(context: Context): number {
+  return Date.now() + context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
+}
+
+/** The query of an endpoint that takes none: any parameter is unknown. */
+const noQuery = z.strictObject({});

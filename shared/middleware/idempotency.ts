@@ -43,10 +43,13 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /**
- * The key: tenant, caller's key, method and path, so a key is never shared across tenants,
- * endpoints or routes. Null when the header is absent, which turns idempotency off.
+ * The key (API.md, "Idempotency keys"): tenant, caller (`sub`, put where an authorizer's
+ * principal goes by the handler factory), method and the normalised path (the resource
+ * template and the decoded path parameters, so `/routes/%73vc` and `/routes/svc` are one
+ * path), and the caller's key. The same key from another caller, or for another route, is
+ * another key. Null when the header is absent, which turns idempotency off.
  */
-const EVENT_KEY_JMESPATH = `headers."${IDEMPOTENCY_HEADER}" && [pathParameters.tenant, headers."${IDEMPOTENCY_HEADER}", httpMethod, path]`;
+const EVENT_KEY_JMESPATH = `headers."${IDEMPOTENCY_HEADER}" && [pathParameters.tenant, requestContext.authorizer.principalId, httpMethod, resource, pathParameters.service, pathParameters.env, pathParameters.version, headers."${IDEMPOTENCY_HEADER}"]`;
 
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
 

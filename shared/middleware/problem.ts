@@ -53,15 +53,21 @@ export function problemFor(
   };
 }
 
+/**
+ * The problem response for `error`. `requestId` is the server's id of the request (in the
+ * body, for finding its logs); `correlationId` the caller's `x-request-id`, when it sent
+ * one, which the body carries too and the `x-request-id` header echoes.
+ */
 export function problemResponse(
   error: unknown,
   requestId: string,
   instance?: string,
+  correlationId?: string,
 ): APIGatewayProxyResult {
   const { body, headers } = problemFor(error, requestId, instance);
   return {
     statusCode: body.status,
-    headers: { ...headers, 'Content-Type': problemContentType, 'x-request-id': requestId },
-    body: JSON.stringify(body),
+    headers: { ...headers, 'Content-Type': problemContentType, 'x-request-id': correlationId ?? requestId },
+    body: JSON.stringify(correlationId === undefined ? body : { ...body, correlationId }),
   };
 }

@@ -38,9 +38,42 @@ const unavailableCodes = new Set([
   'RequestTimeoutException',
 ]);
 
+/**
+ * Network failures that happen before a request reaches the service: nothing was sent, so
+ * nothing can have been done.
+ */
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
 interface SdkErrorLike {
   name?: unknown;
+  code?: unknown;
+  message?: unknown;
   $metadata?: { httpStatusCode?: unknown };
+}
+
+/** True when a request failed before reaching the service (refused, no route, no connection in time). */
+function neverSent(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, name } = error as SdkErrorLike;
+  if (typeof code === 'string' && notSentCodes.has(code)) return true;
+  // The SDK's connection timeout (@smithy/node-http-handler): no socket, nothing sent.
+  return name === 'TimeoutError' && typeof message === 'string' && message.includes('did not establish a connection');
+}
+
+/**
+ * What became of a write whose call failed with `error` (not a cancelled transaction: see
+ * `cancellationCodes`): `not-sent` and `throttled` committed nothing; `ambiguous` was
+ * sent and may have committed; undefined is a request the service refused as malformed
+ * (a bug), which committed nothing and is not worth retrying.
+ */
+export function sendFailure(error: unknown): 'not-sent' | 'throttled' | 'ambiguous' | undefined {
+  if (neverSent(error)) return 'not-sent';
+  const name = errorName(error);
+  if (name !== undefined && throttlingCodes.has(name)) return 'throttled';
+  const status = httpStatusOf(error);
+  // Any other answer below 500 is a refusal of the request as sent.
+  if (status !== undefined && status >= 400 && status < 500) return undefined;
+  return 'ambiguous';
 }
 
 function errorName(error: unknown): string | undefined {
@@ -68,12 +101,29 @@ export function dynamoDbHttpError(error: unknown): ServiceUnavailableError | und
     });
   }
   const status = httpStatusOf(error);
-  if ((name !== undefined && unavailableCodes.has(name)) || (status !== undefined && status >= 500)) {
+  if (
+    (name !== undefined && unavailableCodes.has(name)) ||
+    (status !== undefined && status >= 500) ||
+    isNetworkFailure(error)
+  ) {
     return new ServiceUnavailableError('The route store is unavailable; retry later.', RETRY_AFTER_SECONDS, {
       cause: error,
     });
   }
   return undefined;
+}
+
+/**
+ * The call never got an answer: refused or reset connections, timeouts, and an abort at the
+ * caller's deadline. None of these says anything about the request; all mean "unavailable".
+ */
+function isNetworkFailure(error: unknown): boolean {
+  if (neverSent(error)) return true;
+  const name = errorName(error);
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code } = error as SdkErrorLike;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && httpStatusOf(error) === undefined;
 }
 
 /** Runs one DynamoDB call and maps what the SDK could not absorb (`dynamoDbHttpError`). */

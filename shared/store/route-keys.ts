@@ -1,11 +1,20 @@
 /**
  * The keys of the single table (ARCHITECTURE.md, "Data: one table"):
  *
- * | item     | PK                          | SK              | GSI1PK (ByTenant) | GSI1SK                                      |
- * |----------|-----------------------------|-----------------|-------------------|---------------------------------------------|
- * | route    | `T#<t>#R#<service>#<env>`   | `ROUTE`         | `T#<t>#ROUTES`    | `<service>#<env>`                           |
- * | tombstone| same                        | `ROUTE`         | (none)            | (none)                                      |
- * | revision | same                        | `REV#<10 digits>` | `T#<t>#AUDIT`   | `<occurredAt>#<service>#<env>#<10 digits>`  |
+ * | item            | PK                        | SK                  | GSI1PK (ByTenant) | GSI1SK            |
+ * |-----------------|---------------------------|---------------------|-------------------|-------------------|
+ * | route           | `T#<t>#R#<service>#<env>` | `ROUTE`             | (none)            | (none)            |
+ * | tombstone       | same                      | `ROUTE`             | (none)            | (none)            |
+ * | revision        | same                      | `REV#<10 digits>`   | `T#<t>#AUDIT`     | `<seq, 12 digits>`|
+ * | tenant sequence | `T#<t>#TENANT`            | `#SEQ`              | (none)            | (none)            |
+ * | tenant's copy   | `T#<t>#TENANT`            | `R#<service>#<env>` | (none)            | (none)            |
+ *
+ * The route item is what resolve reads (one partition per route spreads the hot path). The
+ * tenant partition holds the tenant's sequence and a copy of every live route, written in
+ * the same transaction: one consistent Query of it is the snapshot (the sequence sorts
+ * first, so the routes read after it are at least as new as the sequence it reports) and
+ * the list of routes; a 304 is one read of the sequence item. The revisions, by `seq` in
+ * the index, are the audit trail and the change feed.
  *
  * Slugs cannot contain `#`, so no key of one route is a prefix of another's.
  */
@@ -46,18 +55,32 @@ export function revisionSk(revision: number): string {
   return `${REVISION_SK_PREFIX}${padRevision(revision)}`;
 }
 
-export function tenantRoutesPk(tenant: string): string {
-  return `T#${tenant}#ROUTES`;
+export const SEQUENCE_SK = '#SEQ';
+export const TENANT_ROUTE_SK_PREFIX = 'R#';
+
+/** The tenant partition: its sequence and a copy of each live route. */
+export function tenantPk(tenant: string): string {
+  return `T#${tenant}#TENANT`;
+}
+
+export function tenantRouteSk({ service, env }: Pick<RouteKey, 'service' | 'env'>): string {
+  return `${TENANT_ROUTE_SK_PREFIX}${service}#${env}`;
+}
+
+/** The largest tenant sequence number: 12 digits sort as strings. */
+export const MAX_SEQ = 999_999_999_999;
+
+/** A tenant sequence number, zero-padded to sort as a string. */
+export function padSeq(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_SEQ) throw new RangeError(`Sequence out of range: ${seq}`);
+  return String(seq).padStart(12, '0');
 }
 
 export function tenantAuditPk(tenant: string): string {
   return `T#${tenant}#AUDIT`;
 }
 
-export function routeGsi1Sk({ service, env }: RouteKey): string {
-  return `${service}#${env}`;
-}
-
-export function auditGsi1Sk(key: RouteKey, occurredAt: string, revision: number): string {
-  return `${occurredAt}#${key.service}#${key.env}#${padRevision(revision)}`;
+/** Revisions in the tenant's audit partition sort by sequence: newest last. */
+export function auditGsi1Sk(seq: number): string {
+  return padSeq(seq);
 }

@@ -1,32 +1,16 @@
 /**
- * The route store: routes, their immutable revisions and the tenant's audit trail in the
- * single table (keys in ./route-keys.ts). A change is one `TransactWriteItems` of the route
- * item, conditioned on the revision that was read, and the new revision item, conditioned
- * on absence: both are stored or neither. Deleting a route leaves a tombstone that keeps
- * its revision count, so a route created again continues from it.
- *
- * The store knows nothing of how a route changes: callers compute the next route (see
- * ./write-route.ts for the read-decide-commit loop).
+ * The route store's reads: routes, their immutable revisions, the tenant's sequence, audit
+ * trail, change feed and snapshot, in the single table (keys in ./route-keys.ts). Every
+ * write goes through ./commit-change.ts. Deleting a route leaves a tombstone that keeps its
+ * revision count, so a route created again continues from it.
  */
-import { createHash } from 'node:crypto';
-import {
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type QueryCommandInput,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { documentClient, tableName } from '../clients/dynamodb.ts';
-import {
-  RouteSchema,
-  type ChangeKind,
-  type Revision,
-  type Route,
-} from '../domain/route.schema.ts';
+import { RouteSchema, type Revision, type Route } from '../domain/route.schema.ts';
 import { ValidationError } from '../errors/http-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { checkTransactionLimits, withDynamoDbErrors } from './dynamodb-errors.ts';
+import { withDynamoDbErrors } from './dynamodb-errors.ts';
 import {
   attr,
   auditGsi1Sk,
@@ -34,10 +18,11 @@ import {
   REVISION_SK_PREFIX,
   revisionSk,
   ROUTE_SK,
-  routeGsi1Sk,
   routePk,
+  SEQUENCE_SK,
   tenantAuditPk,
-  tenantRoutesPk,
+  tenantPk,
+  TENANT_ROUTE_SK_PREFIX,
   type RouteKey,
 } from './route-keys.ts';
 
@@ -52,7 +37,14 @@ const RouteItemSchema = z.object({
 
 import { parseRevisionItem } from './revision-item.ts';
 
-export { isRevisionItem, parseRevisionItem, RevisionItemSchema, type StoredRevision } from './revision-item.ts';
+/** The tenant's sequence item as stored. */
+const SequenceItemSchema = z.object({ seq: z.int().min(0) });
+
+/** Options of a read: consistency, and a signal that abandons it (the caller's deadline). */
+export interface ReadOptions {
+  consistent?: boolean;
+  abortSignal?: AbortSignal;
+}
 
 export interface ReadRouteResult {
   /** The live route; undefined when it never existed or was deleted. */
@@ -77,7 +69,7 @@ export interface PageOptions {
  * Reads a route. `consistent` for a read that decides a write; the resolve path reads
  * eventually consistent (half the cost, any replica).
  */
-export async function readRoute(key: RouteKey, options: { consistent?: boolean } = {}): Promise<ReadRouteResult> {
+export async function readRoute(key: RouteKey, options: ReadOptions = {}): Promise<ReadRouteResult> {
   const { Item } = await withDynamoDbErrors(() =>
     documentClient.send(
       new GetCommand({
@@ -85,6 +77,7 @@ export async function readRoute(key: RouteKey, options: { consistent?: boolean }
         Key: { [attr.pk]: routePk(key), [attr.sk]: ROUTE_SK },
         ConsistentRead: options.consistent ?? false,
       }),
+      { abortSignal: options.abortSignal },
     ),
   );
   if (Item === undefined) return { route: undefined, lastRevision: 0 };
@@ -100,102 +93,38 @@ export async function getRoute(key: RouteKey, options: { consistent?: boolean } 
   return (await readRoute(key, options)).route;
 }
 
-export interface Change {
-  key: RouteKey;
-  /** The revision read before deciding: 0 when the route never existed. */
-  expectedRevision: number;
-  /** The route after the change, its `revision` being `expectedRevision + 1`; null deletes. */
-  next: Route | null;
-  /** The route before the change; null when there was none. */
-  previous: Route | null;
-  kind: ChangeKind;
-  actor: string;
-  requestId: string;
-  /** ISO 8601 time of the change. */
-  occurredAt: string;
-}
-
-/** The two puts of a change, exposed for tests of the limits and for the transaction. */
-export function changeItems(change: Change): { routeItem: Record<string, unknown>; revisionItem: Record<string, unknown> } {
-  const { key, expectedRevision, next, previous } = change;
-  const revision = expectedRevision + 1;
-  if (next !== null && next.revision !== revision) {
-    throw new Error(`The next route must carry revision ${revision}, not ${next.revision}`);
-  }
-  const pk = routePk(key);
-  const routeItem: Record<string, unknown> =
-    next === null
-      ? // A tombstone: no index attributes, so list and snapshot never see it.
-        { [attr.pk]: pk, [attr.sk]: ROUTE_SK, entity: 'route', revision, deleted: true }
-      : {
-          [attr.pk]: pk,
-          [attr.sk]: ROUTE_SK,
-          [attr.gsi1pk]: tenantRoutesPk(key.tenant),
-          [attr.gsi1sk]: routeGsi1Sk(key),
-          entity: 'route',
-          revision,
-          route: next,
-        };
-  const record: Revision = {
-    tenant: key.tenant,
-    service: key.service,
-    env: key.env,
-    revision,
-    kind: change.kind,
-    actor: change.actor,
-    requestId: change.requestId,
-    occurredAt: change.occurredAt,
-    route: next,
-  };
-  const revisionItem: Record<string, unknown> = {
-    [attr.pk]: pk,
-    [attr.sk]: revisionSk(revision),
-    [attr.gsi1pk]: tenantAuditPk(key.tenant),
-    [attr.gsi1sk]: auditGsi1Sk(key, change.occurredAt, revision),
-    entity: 'revision',
-    ...record,
-    previous,
-  };
-  return { routeItem, revisionItem };
-}
-
-/**
- * Commits one change atomically. Throws the SDK's `TransactionCanceledException` when a
- * condition fails (the route moved on since it was read: see ./write-route.ts), a
- * `PayloadTooLargeError` when an item would exceed 400 KB, and a `ServiceUnavailableError`
- * when DynamoDB keeps pushing back.
- */
-export async function commitChange(change: Change): Promise<Revision> {
-  const { routeItem, revisionItem } = changeItems(change);
-  // Validated before sending, so that nothing malformed is ever stored.
-  const committed = parseRevisionItem(revisionItem).revision;
-  checkTransactionLimits([routeItem, revisionItem]);
-  const routeCondition: Pick<TransactWritePut, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
-    change.expectedRevision === 0
-      ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': attr.pk } }
-      : {
-          ConditionExpression: '#revision = :expected',
-          ExpressionAttributeNames: { '#revision': 'revision' },
-          ExpressionAttributeValues: { ':expected': change.expectedRevision },
-        };
-  await withDynamoDbErrors(() =>
+/** The tenant's sequence: the `seq` of its last committed change, 0 before the first. */
+export async function readSequence(tenant: string, options: ReadOptions = {}): Promise<number> {
+  const { Item } = await withDynamoDbErrors(() =>
     documentClient.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: tableName, Item: routeItem, ...routeCondition } },
-          {
-            Put: {
-              TableName: tableName,
-              Item: revisionItem,
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': attr.pk },
-            },
-          },
-        ],
+      new GetCommand({
+        TableName: tableName,
+        Key: { [attr.pk]: tenantPk(tenant), [attr.sk]: SEQUENCE_SK },
+        ConsistentRead: options.consistent ?? false,
       }),
+      { abortSignal: options.abortSignal },
     ),
   );
-  return committed;
+  return Item === undefined ? 0 : SequenceItemSchema.parse(Item).seq;
+}
+
+/** One revision item as stored, read consistently (the write path's outcome check). */
+export async function findRevisionItem(
+  key: RouteKey,
+  revision: number,
+  options: Pick<ReadOptions, 'abortSignal'> = {},
+): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await withDynamoDbErrors(() =>
+    documentClient.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { [attr.pk]: routePk(key), [attr.sk]: revisionSk(revision) },
+        ConsistentRead: true,
+      }),
+      { abortSignal: options.abortSignal },
+    ),
+  );
+  return Item;
 }
 
 /** One past revision, as it was; undefined when there is no such revision. */
@@ -242,79 +171,123 @@ export async function listAudit(tenant: string, options: PageOptions): Promise<P
   );
 }
 
-/** The live routes of a tenant, ordered by service then env; optionally of one service. */
+/**
+ * The live routes of a tenant, ordered by service then env; optionally of one service. Read
+ * consistently from the tenant partition, where each commit keeps a copy of its route.
+ */
 export async function listRoutes(
   tenant: string,
   options: PageOptions & { service?: string },
 ): Promise<Page<Route>> {
-  const pk = tenantRoutesPk(tenant);
+  const pk = tenantPk(tenant);
   const { service, ...page } = options;
-  const input: QueryInputBase =
-    service === undefined
-      ? {
-          IndexName: BY_TENANT_INDEX,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': attr.gsi1pk },
-          ExpressionAttributeValues: { ':pk': pk },
-        }
-      : {
-          IndexName: BY_TENANT_INDEX,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': attr.gsi1pk, '#sk': attr.gsi1sk },
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': `${service}#` },
-        };
+  const prefix = service === undefined ? TENANT_ROUTE_SK_PREFIX : `${TENANT_ROUTE_SK_PREFIX}${service}#`;
   return queryPage(
-    input,
     {
-      scope: pk,
-      partitionAttr: attr.gsi1pk,
-      // A cursor of another service's listing would start outside this one's range.
-      ...(service === undefined ? {} : { sortPrefix: { attr: attr.gsi1sk, prefix: `${service}#` } }),
-      ...page,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': attr.pk, '#sk': attr.sk },
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+      ConsistentRead: true,
     },
+    // A cursor of another service's listing would start outside this one's range.
+    { scope: pk, partitionAttr: attr.pk, sortPrefix: { attr: attr.sk, prefix }, ...page },
     routeOfItem,
   );
 }
 
 export interface Snapshot {
   routes: Route[];
-  /** A strong entity tag, quoted: changes exactly when a route of the tenant changes. */
-  etag: string;
+  /** The tenant's sequence the routes are at least as new as. */
+  seq: number;
 }
 
 /**
- * Every live route of a tenant, for data-plane caches, with an entity tag over the routes'
- * (service, env, revision): every commit raises a revision, a deletion removes a route, so
- * the tag changes exactly when the content does. Read from the index, so eventually
- * consistent: a change shows up within the index's propagation delay.
+ * Every live route of a tenant, for data-plane caches, with the tenant's sequence: one
+ * consistent Query of the tenant partition, whose sequence item sorts first, so every route
+ * read after it is at least as new as the sequence reported (a client that asks again
+ * with that sequence can miss nothing).
  */
 export async function snapshot(tenant: string): Promise<Snapshot> {
   const routes: Route[] = [];
+  let seq: number | undefined;
   let startKey: Record<string, unknown> | undefined;
   do {
     const output = await withDynamoDbErrors(() =>
       documentClient.send(
         new QueryCommand({
           TableName: tableName,
-          IndexName: BY_TENANT_INDEX,
           KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': attr.gsi1pk },
-          ExpressionAttributeValues: { ':pk': tenantRoutesPk(tenant) },
+          ExpressionAttributeNames: { '#pk': attr.pk },
+          ExpressionAttributeValues: { ':pk': tenantPk(tenant) },
+          ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       ),
     );
-    routes.push(...(output.Items ?? []).map(routeOfItem));
+    for (const item of output.Items ?? []) {
+      if (item[attr.sk] === SEQUENCE_SK) seq = SequenceItemSchema.parse(item).seq;
+      else routes.push(routeOfItem(item));
+    }
     startKey = output.LastEvaluatedKey;
   } while (startKey !== undefined);
-  return { routes, etag: snapshotEtag(routes) };
+  return { routes, seq: seq ?? 0 };
 }
 
-/** The entity tag of a set of routes (see `snapshot`). */
-export function snapshotEtag(routes: readonly Route[]): string {
-  const lines = routes.map((route) => `${route.service}/${route.env}/${route.revision}`).sort();
-  const digest = createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 27);
-  return `"${digest}"`;
+/** One entry of the change feed. */
+export interface ChangeEntry {
+  seq: number;
+  service: string;
+  env: string;
+  revision: number;
+  kind: 'created' | 'updated' | 'deleted';
+  /** The route after the change; null when deleted. */
+  route: Route | null;
+  occurredAt: string;
+}
+
+export interface ChangePage {
+  items: ChangeEntry[];
+  /** The tenant's latest sequence; 0 before its first change. */
+  latest: number;
+}
+
+/**
+ * The tenant's changes after `after`, in sequence order. The index that serves them is
+ * eventually consistent, so a later change may show before an earlier one: only the run of
+ * consecutive sequence numbers from `after + 1` is returned, and a caller that asks again
+ * from its last item misses nothing.
+ */
+export async function listChanges(tenant: string, options: { after: number; limit: number }): Promise<ChangePage> {
+  const [latest, output] = await Promise.all([
+    readSequence(tenant, { consistent: true }),
+    withDynamoDbErrors(() =>
+      documentClient.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: BY_TENANT_INDEX,
+          KeyConditionExpression: '#pk = :pk AND #sk > :after',
+          ExpressionAttributeNames: { '#pk': attr.gsi1pk, '#sk': attr.gsi1sk },
+          ExpressionAttributeValues: { ':pk': tenantAuditPk(tenant), ':after': auditGsi1Sk(options.after) },
+          Limit: options.limit,
+        }),
+      ),
+    ),
+  ]);
+  const items: ChangeEntry[] = [];
+  for (const item of output.Items ?? []) {
+    const { revision, previous } = parseRevisionItem(item);
+    if (revision.seq !== options.after + items.length + 1) break;
+    items.push({
+      seq: revision.seq,
+      service: revision.service,
+      env: revision.env,
+      revision: revision.revision,
+      kind: revision.route === null ? 'deleted' : previous === null ? 'created' : 'updated',
+      route: revision.route,
+      occurredAt: revision.occurredAt,
+    });
+  }
+  return { items, latest };
 }
 
 function routeOfItem(item: Record<string, unknown>): Route {
@@ -322,8 +295,6 @@ function routeOfItem(item: Record<string, unknown>): Route {
   if (route === undefined) throw new Error('A listed route item holds no route');
   return route;
 }
-
-type TransactWritePut = NonNullable<NonNullable<TransactWriteCommandInput['TransactItems']>[number]['Put']>;
 
 type QueryInputBase = Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>;
 

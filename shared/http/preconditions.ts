@@ -1,17 +1,11 @@
 /**
- * Conditional-request headers of writes (API.md, Optimistic concurrency): `If-Match:
- * "<revision>"` (or `*`, "the route must exist") and `If-None-Match: *` (create only).
+ * Conditional-request headers (API.md, Optimistic concurrency): parsed here, from HTTP;
+ * checked by the one write path (shared/store/commit-change.ts) against the route it reads.
+ * `If-Match: "<revision>"` (or `*`, "the route must exist") and `If-None-Match: *` (create
+ * only) on writes; `If-None-Match` entity tags on reads.
  */
 import { PreconditionFailedError, ValidationError } from '../errors/http-errors.ts';
-
-export interface Preconditions {
-  /** The revision the caller last saw. */
-  ifMatch?: number;
-  /** `If-Match: *`: the route must exist. */
-  mustExist?: boolean;
-  /** `If-None-Match: *`: the route must not exist. */
-  createOnly?: boolean;
-}
+import type { Preconditions } from '../store/commit-change.ts';
 
 const revisionTag = /^(W\/)?"([1-9]\d{0,14})"$/;
 

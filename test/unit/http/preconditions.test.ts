@@ -1,6 +1,6 @@
 /** The conditional-request headers of writes and the snapshot's If-None-Match. */
 import { PreconditionFailedError, ValidationError } from '#shared/errors/http-errors';
-import { etagMatches, preconditionsOf, routeEtag } from '#shared/registry/preconditions';
+import { etagMatches, preconditionsOf, routeEtag } from '#shared/http/preconditions';
 
 function refusal(headers: Record<string, string | undefined>): ValidationError {
   try {
