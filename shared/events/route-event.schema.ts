@@ -33,8 +33,13 @@ const detailShape = {
   service: SlugSchema,
   env: SlugSchema,
   revision: RevisionNumberSchema.meta({ description: 'The revision this change committed.' }),
+  seq: z.int().min(1).meta({ description: "The change's place in the tenant's sequence (the change feed)." }),
   actor: z.string().meta({ description: 'Who made the change (the token subject).' }),
-  requestId: z.string().meta({ description: 'The request that made the change.' }),
+  requestId: z.string().meta({ description: 'The id the server issued for the request that made the change.' }),
+  correlationId: z
+    .string()
+    .nullable()
+    .meta({ description: "The caller's x-request-id on that request; null when it sent none." }),
   occurredAt: z.iso.datetime().meta({ description: 'When the change was committed (ISO 8601).' }),
   route: RouteSchema.nullable().meta({ description: 'The route after the change; null when deleted.' }),
   previous: RouteSchema.nullable().meta({ description: 'The route before the change; null when created.' }),

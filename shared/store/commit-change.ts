@@ -39,6 +39,7 @@ import {
 import { eventFits } from '../events/route-event.schema.ts';
 import { metricNames } from '../metric-names.ts';
 import { metrics } from '../observability.ts';
+import { MAX_ATTEMPTS } from '../clients/aws-client-config.ts';
 import {
   cancellationCodes,
   checkTransactionLimits,
@@ -117,6 +118,7 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
   const { key, preconditions } = context;
   /** Revisions that an attempt whose answer was lost would have written. */
   const unresolved = new Set<number>();
+  let storeFailures = 0;
   let lastFailure: unknown;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
     if (context.deadline - Date.now() < MIN_ATTEMPT_MS) break;
@@ -164,27 +166,34 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
       clientRequestToken(context.requestId, attempt),
       context.deadline,
     );
-    switch (outcome.kind) {
-      case 'committed':
-        metrics.addMetric(metricNames.writesCommitted, 'Count', 1);
-        return { change: decided, route: next ?? undefined, previous: current, committed: true, created: current === undefined && next !== null };
-      case 'retry':
-        // Another writer got there first (the route or the tenant's sequence moved on), or
-        // the attempt was not sent. The next read checks the caller's precondition again:
-        // a route that moved past it is a 412 there.
-        break;
-      case 'throttled':
-        // Nothing of this attempt committed; an earlier attempt's fate may still be unknown.
-        if (unresolved.size > 0) return giveUp(context, unresolved, outcome.error);
-        throw new ServiceUnavailableError('The route store is busy; retry later.', RETRY_AFTER_SECONDS, {
-          cause: outcome.error,
-        });
-      case 'ambiguous':
-        unresolved.add(lastRevision + 1);
-        break;
+    if (outcome.kind === 'committed') {
+      metrics.addMetric(metricNames.writesCommitted, 'Count', 1);
+      return { change: decided, route: next ?? undefined, previous: current, committed: true, created: current === undefined && next !== null };
     }
     lastFailure = outcome.error;
-    if (outcome.kind === 'retry') metrics.addMetric(metricNames.writeConflicts, 'Count', 1);
+    if (outcome.kind === 'lost-race') {
+      // Another writer got there first (the route or the tenant's sequence moved on). The
+      // next read checks the caller's precondition again: a route past it is a 412 there.
+      metrics.addMetric(metricNames.writeConflicts, 'Count', 1);
+    } else {
+      // The store failed this attempt: throttled, not sent, or sent without an answer. The
+      // retry budget (as many attempts as the SDK's) bounds these, whatever the races.
+      storeFailures += 1;
+      if (outcome.kind === 'no-answer') unresolved.add(lastRevision + 1);
+      if (outcome.kind === 'failed-answer') {
+        // The store finished with the request and said it failed; it may still have
+        // committed (DynamoDB's 500 promises nothing), and a consistent read says which.
+        try {
+          const ours = await findOurCommit(context, new Set([lastRevision + 1]), lastRevision + 1);
+          if (ours !== undefined) return ours;
+        } catch (error) {
+          unresolved.add(lastRevision + 1);
+          lastFailure = error;
+          break;
+        }
+      }
+      if (storeFailures >= MAX_ATTEMPTS) break;
+    }
     const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
     await sleep(Math.max(0, Math.min(pause, context.deadline - Date.now() - MIN_ATTEMPT_MS)));
   }
@@ -418,12 +427,14 @@ function clientRequestToken(requestId: string, attempt: number): string {
 
 type SendOutcome =
   | { kind: 'committed'; error?: undefined }
-  /** Not committed, and worth another attempt on a fresh read (a condition failed, a conflict, not sent). */
-  | { kind: 'retry'; error: unknown }
-  /** Not committed: the table pushed back. */
-  | { kind: 'throttled'; error: unknown }
-  /** Sent, and no answer: it may have committed. */
-  | { kind: 'ambiguous'; error: unknown };
+  /** Not committed: a condition failed or a transaction conflicted (another writer). */
+  | { kind: 'lost-race'; error: unknown }
+  /** Not committed: the table pushed back, or the request was never sent. */
+  | { kind: 'not-committed'; error: unknown }
+  /** The store answered with a failure of its own (5xx): done with it, outcome to be read. */
+  | { kind: 'failed-answer'; error: unknown }
+  /** Sent, and no answer: it may have committed, and may still. */
+  | { kind: 'no-answer'; error: unknown };
 
 /**
  * Sends a transaction once (the transaction client does not retry: each attempt's fate must
@@ -440,19 +451,19 @@ async function send(transactItems: TransactItem[], token: string, deadline: numb
     if (codes !== undefined) {
       const [route = 'None', , sequence = 'None'] = codes;
       if (codes.some((code) => ['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded'].includes(code))) {
-        return { kind: 'throttled', error };
+        return { kind: 'not-committed', error };
       }
       if (route === 'ConditionalCheckFailed' || sequence === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) {
-        return { kind: 'retry', error };
+        return { kind: 'lost-race', error };
       }
       // A revision item that exists while the route item says it should not: the table is
       // inconsistent, and retrying would not help.
       throw error;
     }
     const failure = sendFailure(error);
-    if (failure === 'not-sent') return { kind: 'retry', error };
-    if (failure === 'throttled') return { kind: 'throttled', error };
-    if (failure === 'ambiguous') return { kind: 'ambiguous', error };
+    if (failure === 'not-sent' || failure === 'throttled') return { kind: 'not-committed', error };
+    if (failure === 'failed-answer') return { kind: 'failed-answer', error };
+    if (failure === 'no-answer') return { kind: 'no-answer', error };
     throw error;
   }
 }

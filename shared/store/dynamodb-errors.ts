@@ -62,18 +62,24 @@ function neverSent(error: unknown): boolean {
 
 /**
  * What became of a write whose call failed with `error` (not a cancelled transaction: see
- * `cancellationCodes`): `not-sent` and `throttled` committed nothing; `ambiguous` was
- * sent and may have committed; undefined is a request the service refused as malformed
- * (a bug), which committed nothing and is not worth retrying.
+ * `cancellationCodes`):
+ * - `not-sent`, `throttled`: nothing was committed;
+ * - `failed-answer`: the service answered with a failure of its own (5xx); it is done with
+ *   the request, which may or may not have committed;
+ * - `no-answer`: sent, and no answer came (timeout, reset, abort; or a transaction with the
+ *   same token still in progress): it may have committed, or may yet;
+ * - undefined: the service refused the request as sent (a bug): nothing committed, and a
+ *   retry would not help.
  */
-export function sendFailure(error: unknown): 'not-sent' | 'throttled' | 'ambiguous' | undefined {
+export function sendFailure(error: unknown): 'not-sent' | 'throttled' | 'failed-answer' | 'no-answer' | undefined {
   if (neverSent(error)) return 'not-sent';
   const name = errorName(error);
   if (name !== undefined && throttlingCodes.has(name)) return 'throttled';
+  if (name === 'TransactionInProgressException') return 'no-answer';
   const status = httpStatusOf(error);
-  // Any other answer below 500 is a refusal of the request as sent.
-  if (status !== undefined && status >= 400 && status < 500) return undefined;
-  return 'ambiguous';
+  if (status !== undefined && status >= 500) return 'failed-answer';
+  if (status !== undefined && status >= 400) return undefined;
+  return 'no-answer';
 }
 
 function errorName(error: unknown): string | undefined {

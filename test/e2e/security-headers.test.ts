@@ -159,7 +159,7 @@ describe.each(cases)('$name ($method $path)', ({ method, path: requestPath, stat
     });
     expect(response.status).toBe(status);
     expect(response.headers.get('x-request-id')).toBe(requestId);
-    if (status >= 400) expect(response.json).toMatchObject({ requestId });
+    if (status >= 400) expect(response.json).toMatchObject({ correlationId: requestId });
   });
 });
 
@@ -228,8 +228,10 @@ describe('when DynamoDB fails', () => {
     });
     expect(faults.reduce((sum, fault) => sum + fault.failed, 0)).toBeGreaterThan(0);
     const problem = expectProblem(response, 500);
-    expect(problem).toMatchObject({ title: 'Internal Server Error', requestId });
-    expect(problem.detail).toContain(requestId);
+    // The caller's id is echoed as the correlation id; the body names the server's own id.
+    expect(problem).toMatchObject({ title: 'Internal Server Error', correlationId: requestId });
+    expect(problem.requestId).not.toBe(requestId);
+    expect(problem.detail).toContain(String(problem.requestId));
     expectSecurityHeaders(response);
     expectNoInternals(response);
     expect(response.text).not.toContain('Requested resource not found');

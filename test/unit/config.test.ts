@@ -12,7 +12,7 @@ describe('parseEnv', () => {
 
   it('returns a frozen, typed object', () => {
     const config = parseEnv({ ...awsEnv, ...tableEnv }, { AWS_REGION: 'eu-west-1', TABLE_NAME: 'routes' });
-    expect(config).toEqual({ AWS_REGION: 'eu-west-1', TABLE_NAME: 'routes', AWS_REQUEST_TIMEOUT_MS: 3000 });
+    expect(config).toEqual({ AWS_REGION: 'eu-west-1', TABLE_NAME: 'routes', AWS_REQUEST_TIMEOUT_MS: 2000, AWS_CONNECT_TIMEOUT_MS: 1000 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 

@@ -29,7 +29,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { localNames } from '#infra/resources';
 import { createTableInput } from '#local/provision';
 import { lambdaRecord } from '#local/stream-poller';
-import { changeItems, type Change } from '#shared/store/route.store';
+import { changeItems, type Change } from '#test/unit/events/stream-fixtures';
 import { uniqueName } from '#test/support/aws';
 
 export interface EventTable {

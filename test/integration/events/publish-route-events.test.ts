@@ -11,9 +11,8 @@ import { startStreamPoller } from '#local/stream-poller';
 import { eventBridgeClient } from '#shared/clients/eventbridge';
 import { blockedReason, isRevisionInsert, publishStreamRecords } from '#shared/events/publisher';
 import { routeEventId, type RouteEvent } from '#shared/events/route-event.schema';
-import { changeItems } from '#shared/store/route.store';
 import { testClientConfig, testDynamoDb, testEventBridge, testSqs, testStreams, uniqueName } from '#test/support/aws';
-import { changeTo } from '#test/unit/events/stream-fixtures';
+import { changeItems, changeTo } from '#test/unit/events/stream-fixtures';
 import {
   commit,
   createEventTable,
@@ -99,8 +98,10 @@ describe('publishing the stream of committed revisions', () => {
       eventId: routeEventId({ ...routeKey('checkout'), revision: 2 }),
       ...routeKey('checkout'),
       revision: 2,
+      seq: change.seq,
       actor: change.actor,
       requestId: change.requestId,
+      correlationId: null,
       occurredAt: change.occurredAt,
       route: change.next,
       previous: change.previous,

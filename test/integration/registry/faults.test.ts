@@ -9,7 +9,7 @@ import {
   ProvisionedThroughputExceededException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { dynamoDbClient } from '#shared/clients/dynamodb';
+import { transactionClient } from '#shared/clients/dynamodb';
 import { withFault } from '#test/support/fault-injection';
 import { expectProblem, registry, twoVersionBody, uniqueTenant, version } from './registry-client.ts';
 
@@ -19,7 +19,7 @@ describe('PUT route when DynamoDB fails', () => {
   it('answers 500 with only the request id when TransactWriteItems fails unrecoverably, writing nothing', async () => {
     const api = registry(uniqueTenant());
     const { result: response, fault } = await withFault(
-      dynamoDbClient,
+      transactionClient,
       {
         command: 'TransactWriteItemsCommand',
         times: 1,
@@ -35,10 +35,12 @@ describe('PUT route when DynamoDB fails', () => {
       type: expect.stringMatching(/internal$/),
       title: 'Internal Server Error',
       status: 500,
-      detail: 'An unexpected error occurred. Quote request id req-fault-500 when reporting it.',
+      detail: expect.stringMatching(/^An unexpected error occurred\. Quote request id \S+ when reporting it\.$/),
       instance: expect.any(String),
-      requestId: 'req-fault-500',
+      requestId: expect.any(String),
+      correlationId: 'req-fault-500',
     });
+    expect(problem.detail).toContain(String(problem.requestId));
     expect(response.headers['x-request-id']).toBe('req-fault-500');
     expect(response.raw.body).not.toMatch(/ResourceNotFound|Requested resource|arn:aws|Table/);
     expect((await api.getRoute()).status).toBe(404);
@@ -49,7 +51,7 @@ describe('PUT route when DynamoDB fails', () => {
     const api = registry(uniqueTenant());
     const created = await api.putRoute(twoVersionBody());
     const { result: response } = await withFault(
-      dynamoDbClient,
+      transactionClient,
       {
         command: 'TransactWriteItemsCommand',
         times: 1,
@@ -68,7 +70,7 @@ describe('PUT route when DynamoDB fails', () => {
   it('answers 503 with Retry-After when throttling outlasts the SDK retries, writing nothing', async () => {
     const api = registry(uniqueTenant());
     const { result: response, fault } = await withFault(
-      dynamoDbClient,
+      transactionClient,
       {
         command: 'TransactWriteItemsCommand',
         times: 100,
@@ -77,7 +79,7 @@ describe('PUT route when DynamoDB fails', () => {
       },
       () => api.putRoute(twoVersionBody()),
     );
-    // The SDK's standard retry strategy: three attempts in all, then the handler gives up.
+    // The retry budget: three attempts in all (the write path's, as the SDK's), then 503.
     expect(fault.attempts).toBe(3);
 
     const problem = expectProblem(response, 503);
@@ -91,7 +93,7 @@ describe('PUT route when DynamoDB fails', () => {
   it('answers 503 with Retry-After when the service errors on every attempt', async () => {
     const api = registry(uniqueTenant());
     const { result: response } = await withFault(
-      dynamoDbClient,
+      transactionClient,
       {
         command: 'TransactWriteItemsCommand',
         times: 100,
@@ -106,10 +108,10 @@ describe('PUT route when DynamoDB fails', () => {
     expect((await api.getRoute()).status).toBe(404);
   });
 
-  it('commits once when throttling clears within the SDK retries', async () => {
+  it('commits once when throttling clears within the retry budget', async () => {
     const api = registry(uniqueTenant());
     const { result: response } = await withFault(
-      dynamoDbClient,
+      transactionClient,
       {
         command: 'TransactWriteItemsCommand',
         times: 2,

@@ -45,6 +45,7 @@ export interface Problem {
   status: number;
   detail: string;
   requestId: string;
+  correlationId?: string;
   errors?: { path: string; message: string }[];
 }
 
@@ -211,7 +212,8 @@ export function expectProblem(response: Response<unknown>, status: number): Prob
   });
   const problem = response.body as Problem;
   expect(problem).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  expect(response.headers['x-request-id']).toBe(problem.requestId);
+  // x-request-id echoes the caller's id (the body's correlationId) or else the server's.
+  expect(response.headers['x-request-id']).toBe(problem.correlationId ?? problem.requestId);
   if (status === 400) {
     expect(problem.errors).toEqual(expect.arrayContaining([{ path: expect.any(String), message: expect.any(String) }]));
   }

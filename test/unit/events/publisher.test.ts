@@ -1,5 +1,4 @@
 import '#test/unit/events/unit-env';
-import { changeItems } from '#shared/store/route.store';
 import {
   blockedReason,
   chunkEntries,
@@ -14,8 +13,8 @@ import {
   type PendingEvent,
 } from '#shared/events/publisher';
 import { RouteEventDetailSchema, routeEventId } from '#shared/events/route-event.schema';
-import { parseRevisionItem } from '#shared/store/route.store';
-import { changeTo, key, revisionInsert, routeItemWrite, streamRecord } from '#test/unit/events/stream-fixtures';
+import { parseRevisionItem } from '#shared/store/revision-item';
+import { changeItems, changeTo, key, revisionInsert, routeItemWrite, streamRecord } from '#test/unit/events/stream-fixtures';
 
 const eventOf = (revision: number, options: { deleted?: boolean } = {}) =>
   routeEventOf(parseRevisionItem(changeItems(changeTo(revision, options)).revisionItem));
@@ -28,8 +27,10 @@ describe('routeEventOf', () => {
       eventId: routeEventId({ ...key, revision: 4 }),
       ...key,
       revision: 4,
+      seq: 4,
       actor: 'user-1',
       requestId: 'req-4',
+      correlationId: null,
       occurredAt: '2026-01-01T00:00:04.000Z',
       route: expect.objectContaining({ revision: 4 }),
       previous: expect.objectContaining({ revision: 3 }),

@@ -1,12 +1,45 @@
 /**
  * Route changes and the stream records DynamoDB Streams would carry for them, built from the
- * store's own items (`changeItems`), in the Lambda event format. For unit tests; the
+ * write path's own items (`commitItems`), in the Lambda event format. For unit tests; the
  * integration tests get real records from the emulator's stream.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import type { Route } from '#shared/domain/route.schema';
-import { changeItems, type Change, type RouteKey } from '#shared/store/route.store';
+import { commitItems } from '#shared/store/commit-change';
+import type { RouteKey } from '#shared/store/route.store';
+
+/** One committed change, as the fixtures describe it. */
+export interface Change {
+  key: RouteKey;
+  /** The revision before: 0 when the route never existed. */
+  expectedRevision: number;
+  next: Route | null;
+  previous: Route | null;
+  kind: 'route.put' | 'route.delete';
+  actor: string;
+  requestId: string;
+  occurredAt: string;
+  /** The tenant's sequence number of the change. */
+  seq: number;
+}
+
+/** The items the write path stores for `change`. */
+export function changeItems(change: Change): ReturnType<typeof commitItems> {
+  return commitItems({
+    record: {
+      ...change.key,
+      revision: change.expectedRevision + 1,
+      seq: change.seq,
+      kind: change.kind,
+      actor: change.actor,
+      requestId: change.requestId,
+      occurredAt: change.occurredAt,
+      route: change.next,
+    },
+    previous: change.previous,
+  });
+}
 
 export const key = { tenant: 'acme', service: 'checkout', env: 'prod' } as const;
 
@@ -38,6 +71,7 @@ export function changeTo(revision: number, options: { deleted?: boolean; routeKe
     actor: 'user-1',
     requestId: `req-${revision}`,
     occurredAt: `2026-01-01T00:00:${String(revision % 60).padStart(2, '0')}.000Z`,
+    seq: revision,
   };
 }
 
