@@ -51,11 +51,24 @@ interface SdkErrorLike {
   $metadata?: { httpStatusCode?: unknown };
 }
 
+/**
+ * The Node error code of a network failure. The SDK's retry middleware wraps an error it
+ * does not recognise as an `Error` (one from another realm) into a new one that keeps only
+ * the message (`AWS SDK error wrapper for Error: connect ECONNREFUSED ...`), so the message
+ * is read too.
+ */
+function networkCode(error: SdkErrorLike): string | undefined {
+  if (typeof error.code === 'string') return error.code;
+  if (typeof error.message !== 'string') return undefined;
+  return /\b(E[A-Z]{3,})\b/.exec(error.message)?.[1];
+}
+
 /** True when a request failed before reaching the service (refused, no route, no connection in time). */
 function neverSent(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, message, name } = error as SdkErrorLike;
-  if (typeof code === 'string' && notSentCodes.has(code)) return true;
+  const { message, name } = error as SdkErrorLike;
+  const code = networkCode(error as SdkErrorLike);
+  if (code !== undefined && notSentCodes.has(code)) return true;
   // The SDK's connection timeout (@smithy/node-http-handler): no socket, nothing sent.
   return name === 'TimeoutError' && typeof message === 'string' && message.includes('did not establish a connection');
 }
@@ -128,8 +141,11 @@ function isNetworkFailure(error: unknown): boolean {
   const name = errorName(error);
   if (name === 'TimeoutError' || name === 'AbortError') return true;
   if (typeof error !== 'object' || error === null) return false;
-  const { code } = error as SdkErrorLike;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && httpStatusOf(error) === undefined;
+  const { message } = error as SdkErrorLike;
+  // Only errors from below the SDK (sockets, aborts) are wrapped; service errors never are.
+  if (typeof message === 'string' && message.startsWith('AWS SDK error wrapper for ')) return true;
+  const code = networkCode(error as SdkErrorLike);
+  return code !== undefined && /^E[A-Z]+$/.test(code) && httpStatusOf(error) === undefined;
 }
 
 /** Runs one DynamoDB call and maps what the SDK could not absorb (`dynamoDbHttpError`). */
