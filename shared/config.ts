@@ -77,7 +77,7 @@ export const httpEnv = {
 };
 
 /** JWS algorithms a deployment may allow: asymmetric only, so never `none` and never HS*. */
-export const asymmetricAlgorithms = [
+const asymmetricAlgorithms = [
   'RS256',
   'RS384',
   'RS512',
