@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
   if ! .venv/bin/pip install --disable-pip-version-check --progress-bar off -r emulator/requirements.txt 2>&1 \
     | tee "$log" \
     | awk '
-        /^Collecting / { n++; if (n % 10 == 1) { printf "ensure-deps:   %d packages resolved (now %s)\n", n, $2 > "/dev/stderr"; fflush("/dev/stderr") } }
+        /^Collecting / { n++; if (n % 10 == 0) { printf "ensure-deps:   %d packages resolved so far (latest: %s)\n", n, $2 > "/dev/stderr"; fflush("/dev/stderr") } }
         /^Installing collected packages/ { printf "ensure-deps:   installing %d packages\n", n > "/dev/stderr"; fflush("/dev/stderr") }'; then
     say "pip failed; its output ($log):"
     cat "$log" >&2
