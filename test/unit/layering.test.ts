@@ -36,6 +36,12 @@ function targetFolder(file: string, specifier: string): string | undefined {
   return relative.split(path.sep)[0];
 }
 
+/** Does `source` touch `process.env` (or destructure `env` from `process`) outside comments? */
+function readsEnvironment(source: string): boolean {
+  const code = ts.transpileModule(source, { compilerOptions: { removeComments: true } }).outputText;
+  return /\bprocess\s*\.\s*env\b|\{[^}]*\benv\b[^}]*\}\s*=\s*process\b/.test(code);
+}
+
 /** `file: specifier` for each import of `source` that reaches a forbidden folder. */
 function layeringViolations(file: string, source: string): string[] {
   return importSpecifiers(source)
@@ -52,6 +58,19 @@ describe('layering', () => {
     expect(files.length).toBeGreaterThan(10);
     const violations = files.flatMap((file) => layeringViolations(file, readFileSync(file, 'utf8')));
     expect(violations).toEqual([]);
+  });
+
+  it('no file under shared/domain/ reads the environment (callers pass settings from shared/config.ts)', () => {
+    const files = typeScriptFiles(path.join(root, 'shared', 'domain'));
+    expect(files.length).toBeGreaterThan(0);
+    const readers = files.filter((file) => readsEnvironment(readFileSync(file, 'utf8')));
+    expect(readers.map((file) => path.relative(root, file))).toEqual([]);
+  });
+
+  it('recognises a read of the environment, and not a mention in a comment', () => {
+    expect(readsEnvironment('const flag = process.env.ALLOW_HTTP_UPSTREAMS;')).toBe(true);
+    expect(readsEnvironment("const { env } = process;")).toBe(true);
+    expect(readsEnvironment('// reads no process.env itself\nconst x = 1;')).toBe(false);
   });
 
   describe('the check itself', () => {
