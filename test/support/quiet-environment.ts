@@ -4,6 +4,10 @@
  * console capture) and printing it only when that test, or the `beforeAll`/`afterAll` hook
  * around it, fails. A passing run stays quiet; a failure still shows every log line that
  * led to it, under a header naming the test.
+ *
+ * One buffer serves the file because its tests run one at a time (the suite uses no
+ * `test.concurrent`). Only writes through the process's streams are held: a child process
+ * writing to an inherited descriptor is not, so its noise is silenced where it starts.
  */
 import type { Circus } from '@jest/types';
 import { TestEnvironment } from 'jest-environment-node';
@@ -50,8 +54,9 @@ export default class QuietEnvironment extends TestEnvironment {
   }
 
   override async teardown(): Promise<void> {
-    // Never leave the streams patched, even if Jest stops between two events.
-    this.#release(false, '');
+    // Never leave the streams patched; anything still held belongs to a test that never
+    // finished, so show it.
+    this.#release(true, 'test that did not finish');
     await super.teardown();
   }
 
