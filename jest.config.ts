@@ -8,7 +8,9 @@ const transform: Config['transform'] = {
 const common = {
   transform,
   extensionsToTreatAsEsm: ['.ts'],
-  testEnvironment: 'node',
+  // Holds back what tests write past Jest's console (Powertools' logs and metrics warnings)
+  // and prints it only for a failing test.
+  testEnvironment: '<rootDir>/test/support/quiet-environment.ts',
 } satisfies Config;
 
 /** Tiers as Jest projects: `npm test` runs them all, `--selectProjects <tier>` one. */

@@ -4,6 +4,7 @@
  * test/infra/resources-agree.test.ts proves the synthesised template matches what the
  * local stack creates.
  */
+import { eventSource } from '../shared/service-names.ts';
 
 export interface KeyAttribute {
   name: string;
@@ -40,7 +41,7 @@ export const routesTable = {
   timeToLiveAttribute: 'expiresAt',
 } as const satisfies TableDefinition;
 
-export const eventSource = 'traffic-manager';
+export { eventSource };
 
 export const eventBus = {
   /** How long the archive keeps events for replay. */

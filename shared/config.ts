@@ -5,6 +5,7 @@
  * one is missing or malformed. No silent defaults for anything that names a resource.
  */
 import { z } from 'zod';
+import type { UpstreamPolicy } from './domain/upstream-url.ts';
 import { ConfigError } from './errors/http-errors.ts';
 
 /** Parses `env` with `schema`; throws a `ConfigError` naming every bad variable. */
@@ -54,6 +55,16 @@ export const upstreamEnv = {
   ALLOW_PRIVATE_UPSTREAMS: booleanFlag.default(false),
 };
 
+/**
+ * The upstream URL policy this deployment configured (`ALLOW_HTTP_UPSTREAMS`,
+ * `ALLOW_PRIVATE_UPSTREAMS`, both default `false`), for shared/domain/upstream-url.ts,
+ * which reads no environment itself. Call once at cold start.
+ */
+export function upstreamPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): UpstreamPolicy {
+  const parsed = parseEnv(upstreamEnv, env);
+  return { allowHttp: parsed.ALLOW_HTTP_UPSTREAMS, allowPrivate: parsed.ALLOW_PRIVATE_UPSTREAMS };
+}
+
 export const httpEnv = {
   /** Comma-separated origins allowed by CORS; unset means no CORS headers at all. */
   CORS_ALLOWED_ORIGINS: z
@@ -68,7 +79,7 @@ export const httpEnv = {
 };
 
 /** JWS algorithms a deployment may allow: asymmetric only, so never `none` and never HS*. */
-export const asymmetricAlgorithms = [
+const asymmetricAlgorithms = [
   'RS256',
   'RS384',
   'RS512',

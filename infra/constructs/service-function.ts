@@ -9,7 +9,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { defaultMetricsNamespace, defaultServiceName } from '../../shared/config.ts';
@@ -130,6 +130,8 @@ export class ServiceFunction extends NodejsFunction {
         // The SDK is bundled: a pinned, tree-shaken copy instead of whatever the runtime ships.
         externalModules: [],
         banner: esmRequireBanner,
+        // esbuild's CLI prints a size summary per bundle at its default `info` level: warnings and errors only.
+        logLevel: EsbuildLogLevel.WARNING,
       },
     });
     this.functionLogGroup = logGroup;

@@ -17,15 +17,13 @@ export const SlugSchema = z
 export const VersionNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$');
-/** A path tenant may be `*` only for operators; `*` never names stored data. */
-export const TenantSchema = SlugSchema.meta({ description: 'Tenant slug.' });
 
-export const VersionStateSchema = z.enum(['active', 'draining', 'disabled']);
-export const WeightSchema = z.int().min(0).max(MAX_WEIGHT);
+const VersionStateSchema = z.enum(['active', 'draining', 'disabled']);
+const WeightSchema = z.int().min(0).max(MAX_WEIGHT);
 /** Shape only; the upstream policy (scheme, hosts) is checked by shared/domain/upstream-url.ts. */
-export const UpstreamUrlSchema = z.string().min(1).max(2048);
+const UpstreamUrlSchema = z.string().min(1).max(2048);
 
-export const VersionSchema = z
+const VersionSchema = z
   .strictObject({
     url: UpstreamUrlSchema,
     weight: WeightSchema,
@@ -33,7 +31,7 @@ export const VersionSchema = z
   })
   .meta({ id: 'Version' });
 
-export const RuleSchema = z
+const RuleSchema = z
   .strictObject({
     header: z
       .string()
@@ -95,7 +93,7 @@ export const RollbackBodySchema = z
   .strictObject({ revision: RevisionNumberSchema })
   .meta({ id: 'RollbackBody' });
 
-export const ChangeKindSchema = z.enum([
+const ChangeKindSchema = z.enum([
   'route.put',
   'route.delete',
   'version.put',

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { eventSource } from '../../infra/resources.ts';
+import { eventSource } from '../service-names.ts';
 import { RevisionNumberSchema, RouteSchema, SlugSchema, type Route } from '../domain/route.schema.ts';
 
 export { eventSource };

@@ -19,7 +19,7 @@ export interface CheckResult {
 
 export type Check = (signal: AbortSignal) => Promise<unknown>;
 
-export const healthCheckEnv = {
+const healthCheckEnv = {
   /**
    * How long one dependency may take before it counts as down (the local stack: 9 s).
    * Below the functions' 10 s timeout, so a hung dependency is a 503 naming it, not a timeout.
@@ -29,7 +29,7 @@ export const healthCheckEnv = {
 
 export const checkDeadlineMs = parseEnv(healthCheckEnv).HEALTH_CHECK_DEADLINE_MS;
 
-export const dependencyChecks: Record<string, Check> = {
+const dependencyChecks: Record<string, Check> = {
   dynamodb: (abortSignal) => dynamoDbClient.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal }),
   eventbridge: (abortSignal) =>
     eventBridgeClient.send(new DescribeEventBusCommand({ Name: eventBusName }), { abortSignal }),
