@@ -11,7 +11,7 @@
  */
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { transactionClient } from '#shared/clients/dynamodb';
-import { expectProblem, registry, revisionNumbers, twoVersionBody, uniqueTenant, type Registry } from './registry-client.ts';
+import { expectProblem, registry, revisionNumbers, twoVersionBody, uniqueTenant, type Registry, type Response } from './registry-client.ts';
 
 type Outcome = 'commit-then-lose-answer' | 'commit-then-fail' | 'refuse-before-sending' | 'never-answer';
 
@@ -190,7 +190,7 @@ describe('request ids in the history', () => {
 });
 
 describe('unknown query parameters', () => {
-  const writes: [string, (api: Registry) => ReturnType<Registry['getRoute']>][] = [
+  const writes: [string, (api: Registry) => Promise<Response<unknown>>][] = [
     ['a PATCH with ?dryRun=true', (api) => api.patchVersion('v2', { weight: 99 }, { query: { dryRun: 'true' } })],
     ['a route PUT', (api) => api.putRoute({ versions: {} }, { query: { force: '1' } })],
     ['a version PUT', (api) => api.putVersion('v9', { url: 'https://v9.example.com' }, { query: { dryRun: 'true' } })],
