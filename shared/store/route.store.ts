@@ -35,7 +35,7 @@ const RouteItemSchema = z.object({
   route: RouteSchema.optional(),
 });
 
-import { parseRevisionItem } from './revision-item.ts';
+import { parseRevisionItem, type StoredRevision } from './revision-item.ts';
 
 /** The tenant's sequence item as stored. */
 const SequenceItemSchema = z.object({ seq: z.int().min(0) });
@@ -252,41 +252,51 @@ export interface ChangePage {
 }
 
 /**
- * The tenant's changes after `after`, in sequence order. The index that serves them is
- * eventually consistent, so a later change may show before an earlier one: only the run of
- * consecutive sequence numbers from `after + 1` is returned, and a caller that asks again
- * from its last item misses nothing.
+ * The tenant's revisions after sequence `after`, in sequence order. The index that serves
+ * them is eventually consistent, so a later change may show before an earlier one: only the
+ * run of consecutive sequence numbers from `after + 1` is returned, and a caller that asks
+ * again from its last item misses nothing.
  */
-export async function listChanges(tenant: string, options: { after: number; limit: number }): Promise<ChangePage> {
-  const [latest, output] = await Promise.all([
-    readSequence(tenant, { consistent: true }),
-    withDynamoDbErrors(() =>
-      documentClient.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: BY_TENANT_INDEX,
-          KeyConditionExpression: '#pk = :pk AND #sk > :after',
-          ExpressionAttributeNames: { '#pk': attr.gsi1pk, '#sk': attr.gsi1sk },
-          ExpressionAttributeValues: { ':pk': tenantAuditPk(tenant), ':after': auditGsi1Sk(options.after) },
-          Limit: options.limit,
-        }),
-      ),
+export async function listRevisionsBySeq(
+  tenant: string,
+  options: { after: number; limit: number },
+): Promise<StoredRevision[]> {
+  const output = await withDynamoDbErrors(() =>
+    documentClient.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: BY_TENANT_INDEX,
+        KeyConditionExpression: '#pk = :pk AND #sk > :after',
+        ExpressionAttributeNames: { '#pk': attr.gsi1pk, '#sk': attr.gsi1sk },
+        ExpressionAttributeValues: { ':pk': tenantAuditPk(tenant), ':after': auditGsi1Sk(options.after) },
+        Limit: options.limit,
+      }),
     ),
-  ]);
-  const items: ChangeEntry[] = [];
+  );
+  const revisions: StoredRevision[] = [];
   for (const item of output.Items ?? []) {
-    const { revision, previous } = parseRevisionItem(item);
-    if (revision.seq !== options.after + items.length + 1) break;
-    items.push({
-      seq: revision.seq,
-      service: revision.service,
-      env: revision.env,
-      revision: revision.revision,
-      kind: revision.route === null ? 'deleted' : previous === null ? 'created' : 'updated',
-      route: revision.route,
-      occurredAt: revision.occurredAt,
-    });
+    const stored = parseRevisionItem(item);
+    if (stored.revision.seq !== options.after + revisions.length + 1) break;
+    revisions.push(stored);
   }
+  return revisions;
+}
+
+/** The tenant's changes after `after`, in sequence order (see `listRevisionsBySeq`). */
+export async function listChanges(tenant: string, options: { after: number; limit: number }): Promise<ChangePage> {
+  const [latest, revisions] = await Promise.all([
+    readSequence(tenant, { consistent: true }),
+    listRevisionsBySeq(tenant, options),
+  ]);
+  const items = revisions.map(({ revision, previous }): ChangeEntry => ({
+    seq: revision.seq,
+    service: revision.service,
+    env: revision.env,
+    revision: revision.revision,
+    kind: revision.route === null ? 'deleted' : previous === null ? 'created' : 'updated',
+    route: revision.route,
+    occurredAt: revision.occurredAt,
+  }));
   return { items, latest };
 }
 
