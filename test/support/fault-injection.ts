@@ -4,7 +4,7 @@
  * runs the real SDK retry strategy (and its retry quota) and then its own handling.
  * Nothing here replaces the emulator: calls that are not failed go through to it.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The clients faults can be injected into (the document client shares its base client's stack). */
@@ -90,4 +90,14 @@ export async function withFault<T>(
   } finally {
     fault.remove();
   }
+}
+
+/** DynamoDB's 500, as the SDK raises it: the service failed the request. */
+export function internalServerError(): Error {
+  return new DynamoDBServiceException({
+    name: 'InternalServerError',
+    $fault: 'server',
+    message: 'Internal server error',
+    $metadata: { httpStatusCode: 500 },
+  });
 }

@@ -6,19 +6,11 @@
  * the SDK's real retry middleware, on this test file's own client (Jest gives each file its
  * own modules, so no other test shares the drained quota).
  */
-import { DynamoDBServiceException, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoDbClient, tableName } from '#shared/clients/dynamodb';
 import { MAX_ATTEMPTS } from '#shared/clients/aws-client-config';
-import { injectFault } from '#test/support/fault-injection';
+import { injectFault, internalServerError } from '#test/support/fault-injection';
 
-function serverError(): Error {
-  return new DynamoDBServiceException({
-    name: 'InternalServerError',
-    $fault: 'server',
-    message: 'Internal server error',
-    $metadata: { httpStatusCode: 500 },
-  });
-}
 
 /** One GetItem against the failing table; resolves with the attempts the SDK made. */
 async function attemptsOfOneCall(fault: { readonly attempts: number }): Promise<number> {
@@ -31,7 +23,7 @@ async function attemptsOfOneCall(fault: { readonly attempts: number }): Promise<
 
 describe('the retry budget', () => {
   it('retries each call while the quota lasts, then fails fast at the first attempt', async () => {
-    const fault = injectFault(dynamoDbClient, { command: 'GetItemCommand', times: 10_000, error: serverError });
+    const fault = injectFault(dynamoDbClient, { command: 'GetItemCommand', times: 10_000, error: internalServerError });
     try {
       const perCall: number[] = [];
       // 500 tokens, 5 per retried error: the quota is gone after 100 retries (50 calls).

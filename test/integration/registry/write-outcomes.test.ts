@@ -9,8 +9,8 @@
  * - sent and never answered, every time: 503 `outcome-unknown`, and nothing was committed.
  * Every case counts ghost commits (a refusal whose change is in the history): none.
  */
-import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { transactionClient } from '#shared/clients/dynamodb';
+import { internalServerError } from '#test/support/fault-injection';
 import { expectProblem, registry, revisionNumbers, twoVersionBody, uniqueTenant, type Registry, type Response } from './registry-client.ts';
 
 type Outcome = 'commit-then-lose-answer' | 'commit-then-fail' | 'refuse-before-sending' | 'never-answer';
@@ -30,14 +30,6 @@ function refused(): Error {
   return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
 }
 
-function serverError(): Error {
-  return new DynamoDBServiceException({
-    name: 'InternalServerError',
-    $fault: 'server',
-    message: 'Internal server error',
-    $metadata: { httpStatusCode: 500 },
-  });
-}
 
 let faultSequence = 0;
 
@@ -69,7 +61,7 @@ async function withTransactionFault<T>(outcome: Outcome, times: number, act: () 
           throw noAnswer();
         case 'commit-then-fail':
           await next(args);
-          throw serverError();
+          throw internalServerError();
         case 'refuse-before-sending':
           throw refused();
         case 'never-answer':
