@@ -99,12 +99,15 @@ export interface CommitResult {
 }
 
 /**
- * Attempts in all. A writer loses only when another writer commits (to the route or, for
- * the sequence, to the tenant), then re-reads past that commit, so each of n racing writers
- * loses at most n - 1 times: 16 lets a dozen simultaneous writers all land, with room for
- * TransactionConflicts. The deadline bounds the loop too.
+ * Attempts that may lose a race for the route. A writer loses only when another writer
+ * commits, then re-reads past that commit, so each of n writers racing on one route loses
+ * at most n - 1 times: 16 lets a dozen simultaneous writers all land, with room for
+ * TransactionConflicts. Races lost only to the tenant's sequence (another route of the
+ * tenant committed) are bounded by the deadline instead, and `MAX_TENANT_RACES`, since a
+ * busy tenant has any number of writers.
  */
 export const MAX_WRITE_ATTEMPTS = 16;
+const MAX_TENANT_RACES = 200;
 const BACKOFF_BASE_MS = 10;
 const BACKOFF_CAP_MS = 400;
 /** No attempt is started with less time than this left: it could not finish. */
@@ -119,8 +122,9 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
   /** Revisions that an attempt whose answer was lost would have written. */
   const unresolved = new Set<number>();
   let storeFailures = 0;
+  let routeRaces = 0;
   let lastFailure: unknown;
-  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+  for (let attempt = 1; routeRaces < MAX_WRITE_ATTEMPTS && attempt <= MAX_WRITE_ATTEMPTS + MAX_TENANT_RACES; attempt += 1) {
     if (context.deadline - Date.now() < MIN_ATTEMPT_MS) break;
     let read: Awaited<ReturnType<typeof readState>>;
     try {
@@ -175,6 +179,7 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
       // Another writer got there first (the route or the tenant's sequence moved on). The
       // next read checks the caller's precondition again: a route past it is a 412 there.
       metrics.addMetric(metricNames.writeConflicts, 'Count', 1);
+      if (outcome.route) routeRaces += 1;
     } else {
       // The store failed this attempt: throttled, not sent, or sent without an answer. The
       // retry budget (as many attempts as the SDK's) bounds these, whatever the races.
@@ -194,7 +199,7 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
       }
       if (storeFailures >= MAX_ATTEMPTS) break;
     }
-    const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+    const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, routeRaces + storeFailures + 1));
     await sleep(Math.max(0, Math.min(pause, context.deadline - Date.now() - MIN_ATTEMPT_MS)));
   }
   return giveUp(context, unresolved, lastFailure);
@@ -427,8 +432,11 @@ function clientRequestToken(requestId: string, attempt: number): string {
 
 type SendOutcome =
   | { kind: 'committed'; error?: undefined }
-  /** Not committed: a condition failed or a transaction conflicted (another writer). */
-  | { kind: 'lost-race'; error: unknown }
+  /**
+   * Not committed: a condition failed or a transaction conflicted (another writer). `route`
+   * is false when only the tenant's sequence moved on (another route of the tenant).
+   */
+  | { kind: 'lost-race'; route: boolean; error: unknown }
   /** Not committed: the table pushed back, or the request was never sent. */
   | { kind: 'not-committed'; error: unknown }
   /** The store answered with a failure of its own (5xx): done with it, outcome to be read. */
@@ -453,8 +461,9 @@ async function send(transactItems: TransactItem[], token: string, deadline: numb
       if (codes.some((code) => ['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded'].includes(code))) {
         return { kind: 'not-committed', error };
       }
-      if (route === 'ConditionalCheckFailed' || sequence === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) {
-        return { kind: 'lost-race', error };
+      if (route === 'ConditionalCheckFailed' || route === 'TransactionConflict') return { kind: 'lost-race', route: true, error };
+      if (sequence === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) {
+        return { kind: 'lost-race', route: false, error };
       }
       // A revision item that exists while the route item says it should not: the table is
       // inconsistent, and retrying would not help.

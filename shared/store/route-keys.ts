@@ -11,9 +11,9 @@
  *
  * The route item is what resolve reads (one partition per route spreads the hot path). The
  * tenant partition holds the tenant's sequence and a copy of every live route, written in
- * the same transaction: one consistent Query of it is the snapshot (the sequence sorts
- * first, so the routes read after it are at least as new as the sequence it reports) and
- * the list of routes; a 304 is one read of the sequence item. The revisions, by `seq` in
+ * the same transaction: a read of the sequence, then a consistent Query of the routes, is
+ * the snapshot (the routes are at least as new as the sequence read first), and the list
+ * of routes; a 304 is one read of the sequence item. The revisions, by `seq` in
  * the index, are the audit trail and the change feed.
  *
  * Slugs cannot contain `#`, so no key of one route is a prefix of another's.

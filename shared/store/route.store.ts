@@ -202,35 +202,35 @@ export interface Snapshot {
 }
 
 /**
- * Every live route of a tenant, for data-plane caches, with the tenant's sequence: one
- * consistent Query of the tenant partition, whose sequence item sorts first, so every route
- * read after it is at least as new as the sequence reported (a client that asks again
- * with that sequence can miss nothing).
+ * Every live route of a tenant, for data-plane caches, labelled with a sequence it is at
+ * least as new as. The label is read first, by a consistent GetItem, which DynamoDB
+ * serialises with transactions: every change up to it has fully committed when it
+ * returns. The routes are then read by consistent Queries of the tenant partition (which
+ * are only read-committed, so they may show part of a later change, never less than the
+ * label). A client that asks again with the label misses nothing. `seq`, when the caller
+ * has just read it the same way, saves the first read.
  */
-export async function snapshot(tenant: string): Promise<Snapshot> {
+export async function snapshot(tenant: string, seq?: number): Promise<Snapshot> {
+  const label = seq ?? (await readSequence(tenant, { consistent: true }));
   const routes: Route[] = [];
-  let seq: number | undefined;
   let startKey: Record<string, unknown> | undefined;
   do {
     const output = await withDynamoDbErrors(() =>
       documentClient.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': attr.pk },
-          ExpressionAttributeValues: { ':pk': tenantPk(tenant) },
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': attr.pk, '#sk': attr.sk },
+          ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':prefix': TENANT_ROUTE_SK_PREFIX },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       ),
     );
-    for (const item of output.Items ?? []) {
-      if (item[attr.sk] === SEQUENCE_SK) seq = SequenceItemSchema.parse(item).seq;
-      else routes.push(routeOfItem(item));
-    }
+    routes.push(...(output.Items ?? []).map(routeOfItem));
     startKey = output.LastEvaluatedKey;
   } while (startKey !== undefined);
-  return { routes, seq: seq ?? 0 };
+  return { routes, seq: label };
 }
 
 /** One entry of the change feed. */

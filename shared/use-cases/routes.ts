@@ -86,9 +86,9 @@ export async function readSnapshot(
   if (isCurrent(etag)) return { notModified: true, etag };
   const cached = snapshots.get(tenant);
   if (cached !== undefined && cached.seq === seq) return { notModified: false, etag, snapshot: cached };
-  const fresh = await snapshot(tenant);
+  const fresh = await snapshot(tenant, seq);
   snapshots.delete(tenant);
   snapshots.set(tenant, fresh);
   if (snapshots.size > MAX_CACHED_SNAPSHOTS) snapshots.delete(snapshots.keys().next().value ?? tenant);
-  return { notModified: false, etag: snapshotEtag(fresh.seq), snapshot: fresh };
+  return { notModified: false, etag, snapshot: fresh };
 }

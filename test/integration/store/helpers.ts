@@ -1,8 +1,9 @@
-/** Builders shared by the store's integration tests: unique tenants and simple changes. */
+/** Builders shared by the store's integration tests: unique tenants, write contexts and simple changes. */
 import { randomUUID } from 'node:crypto';
-import type { Route, Version } from '#shared/domain/route.schema';
+import { deleteRoute, putRoute, putVersion, type RouteChange } from '#shared/domain/route-changes';
+import type { Version } from '#shared/domain/route.schema';
+import { commitChange, type CommitResult, type WriteContext } from '#shared/store/commit-change';
 import type { RouteKey } from '#shared/store/route.store';
-import type { ApplyOutcome } from '#shared/store/write-route';
 
 /** A tenant no other test uses. */
 export function uniqueTenant(): string {
@@ -17,40 +18,39 @@ export function version(name: string, weight = 100): Version {
   return { url: `https://${name}.example.com`, weight, state: 'active' };
 }
 
-/** A route body; the store stamps tenant, service, env, revision and times. */
-export function routeWith(key: RouteKey, versions: Record<string, Version>, defaultVersion?: string): Route {
+/**
+ * A write context as a handler builds one: a fresh server-issued request id, no
+ * preconditions, and a deadline far enough out that only the attempt bound ends a retry loop.
+ */
+export function writeContext(key: RouteKey, overrides: Partial<WriteContext> = {}): WriteContext {
   return {
-    ...key,
-    versions,
-    ...(defaultVersion === undefined ? {} : { defaultVersion }),
-    rules: [],
-    revision: 1,
-    createdAt: '2000-01-01T00:00:00.000Z',
-    updatedAt: '2000-01-01T00:00:00.000Z',
-    updatedBy: 'nobody',
+    key,
+    actor: 'tester',
+    requestId: randomUUID(),
+    preconditions: {},
+    deadline: Date.now() + 30_000,
+    ...overrides,
   };
 }
 
-/** `apply` for a whole-route PUT: changed unless the versions are the same. */
-export function putVersions(key: RouteKey, versions: Record<string, Version>) {
-  return (current: Route | undefined): ApplyOutcome => ({
-    next: routeWith(key, versions, Object.keys(versions)[0]),
-    changed: current === undefined || JSON.stringify(current.versions) !== JSON.stringify(versions),
-  });
+/** Commits `change` to `key` with a fresh write context (`overrides` on top). */
+export function commit(key: RouteKey, change: RouteChange, overrides: Partial<WriteContext> = {}): Promise<CommitResult> {
+  return commitChange(writeContext(key, overrides), change);
 }
 
-/** `apply` that adds (or replaces) one version on the current route. */
-export function addVersion(key: RouteKey, name: string) {
-  return (current: Route | undefined): ApplyOutcome => ({
-    next: routeWith(key, { ...current?.versions, [name]: version(name) }, current?.defaultVersion ?? name),
-    changed: true,
-  });
+/** A whole-route PUT of `versions`, the first one the default. */
+export function putVersions(versions: Record<string, Version>): RouteChange {
+  return putRoute({ versions, defaultVersion: Object.keys(versions)[0], rules: [] });
 }
 
-/** `apply` for a route DELETE. */
-export function deleteIt(current: Route | undefined): ApplyOutcome {
-  if (current === undefined) throw new Error('nothing to delete');
-  return { next: null, changed: true };
+/** A version PUT that adds (or replaces) version `name`. */
+export function addVersion(name: string): RouteChange {
+  return putVersion(name, version(name));
+}
+
+/** A route DELETE. */
+export function deleteIt(): RouteChange {
+  return deleteRoute();
 }
 
 /** Awaits every promise, and returns how each settled. */

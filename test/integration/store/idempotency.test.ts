@@ -7,13 +7,14 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { documentClient, dynamoDbClient, tableName } from '#shared/clients/dynamodb';
-import type { Route } from '#shared/domain/route.schema';
+import { putRoute as putRouteChange } from '#shared/domain/route-changes';
 import { ConflictError, UnprocessableContentError } from '#shared/errors/http-errors';
 import { endpoints } from '#shared/http/endpoints';
 import { httpHandler } from '#shared/middleware/http-handler';
 import { IDEMPOTENCY_SORT_KEY, idempotency, toHttpError } from '#shared/middleware/idempotency';
-import { listRevisions } from '#shared/store/route.store';
-import { writeRoute } from '#shared/store/write-route';
+import { writeContextOf, writeResult } from '#shared/http/route-results';
+import { commitChange } from '#shared/store/commit-change';
+import { getRevision, listRevisions } from '#shared/store/route.store';
 import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
 import { bearer } from '#test/support/auth-tokens';
 import { injectFault } from '#test/support/fault-injection';
@@ -31,27 +32,12 @@ let gate: Promise<void> | undefined;
 const putRoute = httpHandler({
   endpoint: endpoints.putRoute,
   idempotency: idempotency(endpoints.putRoute.id),
-  run: async ({ params, body, principal, requestId, headers }) => {
+  // As functions/routes/put-route.ts, with a gate to hold a request in flight.
+  run: async (input) => {
     runs += 1;
     await gate;
-    const key = routeKey(params.tenant, params.service, params.env);
-    const ifMatch = headers['if-match'];
-    const result = await writeRoute({
-      key,
-      ...(ifMatch === undefined ? {} : { ifMatch: Number(ifMatch.replaceAll('"', '')) }),
-      apply: (current): { next: Route; changed: boolean } => {
-        const next = { ...key, ...body, revision: 0, createdAt: '', updatedAt: '', updatedBy: '' };
-        return { next, changed: current === undefined || JSON.stringify(current.versions) !== JSON.stringify(body.versions) };
-      },
-      kind: 'route.put',
-      actor: principal.sub,
-      requestId,
-    });
-    return {
-      status: result.previous === undefined ? 201 : 200,
-      body: result.route,
-      headers: { ETag: `"${result.revision}"` },
-    };
+    const result = await commitChange(writeContextOf(input), putRouteChange(input.body));
+    return writeResult(result, result.created);
   },
 });
 
@@ -63,13 +49,16 @@ async function call(
   body: unknown,
   headers: Record<string, string> = {},
   env = 'prod',
+  sub = 'writer',
+  path = `/v1/tenants/${tenant}/routes/checkout/${env}`,
 ): Promise<APIGatewayProxyResult> {
   return putRoute(
     apiGatewayEvent({
       method: 'PUT',
-      path: `/v1/tenants/${tenant}/routes/checkout/${env}`,
+      path,
       pathParameters: { tenant, service: 'checkout', env },
-      headers: { Authorization: await bearer({ tenant, scope: 'routes:write', sub: 'writer' }), ...headers },
+      resource: '/v1/tenants/{tenant}/routes/{service}/{env}',
+      headers: { Authorization: await bearer({ tenant, scope: 'routes:write', sub }), ...headers },
       body,
     }),
     lambdaContext(),
@@ -175,6 +164,48 @@ describe('idempotent writes', () => {
     expect(otherRoute.statusCode).toBe(201);
     expect(runs).toBe(3);
     expect(await revisionCount(tenantB)).toBe(1);
+  });
+
+  it('scopes a key to its caller: another caller’s same key runs its own write', async () => {
+    const key = randomUUID();
+    const tenant = uniqueTenant();
+
+    const first = await call(tenant, bodyV1, { 'Idempotency-Key': key }, 'prod', 'writer');
+    const otherCaller = await call(tenant, bodyV2, { 'Idempotency-Key': key }, 'prod', 'other-writer');
+    const sameCaller = await call(tenant, bodyV1, { 'Idempotency-Key': key }, 'prod', 'writer');
+
+    expect(first.statusCode).toBe(201);
+    expect(otherCaller.statusCode).toBe(200);
+    expect(otherCaller.headers?.['Idempotent-Replayed']).toBeUndefined();
+    expect(sameCaller.headers?.['Idempotent-Replayed']).toBe('true');
+    expect(runs).toBe(2);
+    expect(await revisionCount(tenant)).toBe(2);
+  });
+
+  it('treats a path and its percent-encoded spelling as one path', async () => {
+    const key = randomUUID();
+    const tenant = uniqueTenant();
+
+    const first = await call(tenant, bodyV1, { 'Idempotency-Key': key });
+    const encoded = await call(tenant, bodyV1, { 'Idempotency-Key': key }, 'prod', 'writer', `/v1/tenants/${tenant}/routes/%63heckout/prod`);
+
+    expect(first.statusCode).toBe(201);
+    expect(encoded.statusCode).toBe(201);
+    expect(encoded.headers?.['Idempotent-Replayed']).toBe('true');
+    expect(runs).toBe(1);
+    expect(await revisionCount(tenant)).toBe(1);
+  });
+
+  it('records the server-issued request id and the caller’s x-request-id on the revision', async () => {
+    const tenant = uniqueTenant();
+    const response = await call(tenant, bodyV1, { 'X-Request-Id': 'caller-corr-1' });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.headers?.['x-request-id']).toBe('caller-corr-1');
+    const revision = await getRevision(routeKey(tenant), 1);
+    expect(revision).toMatchObject({ seq: 1, correlationId: 'caller-corr-1', actor: 'writer' });
+    expect(revision?.requestId).not.toBe('caller-corr-1');
+    expect(revision?.requestId).toMatch(/\S/);
   });
 
   it('does not remember a failed request: the same key can be retried', async () => {

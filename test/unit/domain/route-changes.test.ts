@@ -8,7 +8,8 @@ import {
   putVersion,
   rollback,
   sameContent,
-  type ChangeContext,
+  type ContentChange,
+  type RouteChange,
   type RouteContent,
 } from '#shared/domain/route-changes';
 import {
@@ -21,17 +22,28 @@ import {
 
 const strict = { allowHttp: false, allowPrivate: false };
 
-function ctx(overrides: Partial<ChangeContext> = {}): ChangeContext {
-  return {
-    tenant: 'acme',
-    service: 'checkout',
-    env: 'prod',
-    actor: 'user-123',
-    now: '2026-11-27T11:00:00.000Z',
-    policy: strict,
-    lastRevision: 7,
-    ...overrides,
-  };
+/**
+ * What the write path (shared/store/commit-change.ts) does with a change before stamping it:
+ * apply it to the current route, then check the invariants of a changed, non-null result
+ * under the policy, naming field errors from the change's body. Returns what `apply` decided.
+ */
+function decide(change: RouteChange, current: Route | undefined, policy = strict): ContentChange {
+  const decided = change.apply(current);
+  if (decided.changed && decided.next !== null) checkInvariants(decided.next, policy, change.bodyPath);
+  return decided;
+}
+
+/** The content a change decided, asserting there is some (not a delete). */
+function content(decided: ContentChange): RouteContent {
+  if (decided.next === null) throw new Error('expected content, got a delete');
+  return decided.next;
+}
+
+/** A change's result holds content only: no key, revision, timestamps or actor. */
+function expectContentOnly(decided: ContentChange): void {
+  for (const field of Object.keys(content(decided))) {
+    expect(['versions', 'rules', 'defaultVersion']).toContain(field);
+  }
 }
 
 function existing(overrides: Partial<Route> = {}): Route {
@@ -170,10 +182,76 @@ describe('checkInvariants', () => {
     expect(() => checkInvariants({ versions: manyVersions(50), rules }, strict)).not.toThrow();
   });
 
+  it('names field errors inside bodyPath as the body names them, and leaves the others', () => {
+    const error = thrown(() =>
+      checkInvariants(
+        {
+          versions: {
+            v1: { url: 'https://localhost', weight: 1, state: 'active' },
+            v3: { url: 'https://10.0.0.1', weight: 1, state: 'active' },
+            v30: { url: 'https://10.0.0.2', weight: 1, state: 'active' },
+          },
+          defaultVersion: 'v9',
+          rules: [],
+        },
+        strict,
+        'versions.v3',
+      ),
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.errors?.map((e) => e.path)).toEqual(['versions.v1.url', 'url', 'versions.v30.url', 'defaultVersion']);
+  });
+
+  it('names a refused URL in bodyPath versions.v3 as url, not versions.v3.url', () => {
+    const error = thrown(() =>
+      checkInvariants(
+        { versions: { v3: { url: 'https://169.254.169.254/', weight: 1, state: 'active' } }, rules: [] },
+        strict,
+        'versions.v3',
+      ),
+    );
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual([{ path: 'url', message: expect.stringContaining('metadata') }]);
+  });
+
+  it('does not rename a field that bodyPath names itself, or the limits', () => {
+    const error = thrown(() => checkInvariants({ versions: manyVersions(51), rules: [] }, strict, 'versions'));
+    expect(error.errors?.map((e) => e.path)).toEqual(['versions']);
+  });
+
   it('applies the upstream policy it is given', () => {
     const local = { versions: { v1: { url: 'http://127.0.0.1:3000', weight: 1, state: 'active' as const } }, rules: [] };
     expect(() => checkInvariants(local, strict)).toThrow(ValidationError);
     expect(() => checkInvariants(local, { allowHttp: true, allowPrivate: true })).not.toThrow();
+  });
+});
+
+describe('every change', () => {
+  const body = PutRouteBodySchema.parse({
+    versions: { v1: { url: 'https://checkout-v1.acme.example', weight: 100, state: 'active' } },
+  });
+  const cases: [string, RouteChange, string | undefined][] = [
+    ['route.put', putRoute(body), undefined],
+    ['version.put', putVersion('v3', PutVersionBodySchema.parse({ url: 'https://v3.acme.example' })), 'versions.v3'],
+    ['version.patch', patchVersion('v2', { weight: 5 }), 'versions.v2'],
+    ['version.delete', deleteVersion('v2'), undefined],
+    ['route.delete', deleteRoute(), undefined],
+    ['rollback', rollback({ revision: 3, route: existing({ revision: 3, rules: [], defaultVersion: 'v2' }) }), undefined],
+  ];
+
+  it.each(cases)('%s has its kind and bodyPath, and apply is pure and repeatable', (kind, change, bodyPath) => {
+    expect(change.kind).toBe(kind);
+    expect(change.bodyPath).toBe(bodyPath);
+    const current = existing({ rules: [] });
+    const before = structuredClone(current);
+    const first = change.apply(current);
+    const second = change.apply(current);
+    expect(second).toEqual(first);
+    expect(current).toEqual(before);
+    if (first.next !== null) {
+      expect(first.changed).toBe(true);
+      expectContentOnly(first);
+    }
   });
 });
 
@@ -185,80 +263,51 @@ describe('putRoute', () => {
     defaultVersion: 'v1',
   });
 
-  it('creates a route at lastRevision + 1 with createdAt now', () => {
-    const result = putRoute(undefined, body, ctx({ lastRevision: 0 }));
+  it('creates an absent route with exactly the body as content', () => {
+    const result = decide(putRoute(body), undefined);
     expect(result).toEqual({
       changed: true,
-      created: true,
-      route: {
-        tenant: 'acme',
-        service: 'checkout',
-        env: 'prod',
-        versions: body.versions,
-        defaultVersion: 'v1',
-        rules: [],
-        revision: 1,
-        createdAt: '2026-11-27T11:00:00.000Z',
-        updatedAt: '2026-11-27T11:00:00.000Z',
-        updatedBy: 'user-123',
-      },
+      next: { versions: body.versions, defaultVersion: 'v1', rules: [] },
     });
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
+    expect(result.versionCreated).toBeUndefined();
   });
 
-  it('continues the revision count of a deleted route', () => {
-    const result = putRoute(undefined, body, ctx({ lastRevision: 12 }));
-    expect(result.route.revision).toBe(13);
-    expect(result.created).toBe(true);
-  });
-
-  it('replaces an existing route, keeping createdAt', () => {
-    const current = existing();
-    const result = putRoute(current, body, ctx());
+  it('replaces an existing route', () => {
+    const result = decide(putRoute(body), existing());
     expect(result.changed).toBe(true);
-    expect(result.created).toBe(false);
-    expect(result.route).toMatchObject({
-      versions: body.versions,
-      defaultVersion: 'v1',
-      rules: [],
-      revision: 8,
-      createdAt: current.createdAt,
-      updatedAt: '2026-11-27T11:00:00.000Z',
-      updatedBy: 'user-123',
-    });
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
-  });
-
-  it('never goes backwards if lastRevision lags the current route', () => {
-    expect(putRoute(existing({ revision: 9 }), body, ctx({ lastRevision: 3 })).route.revision).toBe(10);
+    expect(result.next).toEqual({ versions: body.versions, defaultVersion: 'v1', rules: [] });
+    expectContentOnly(result);
+    // The stamped route (with this content) is still a valid route.
+    expect(() => RouteSchema.parse({ ...existing(), ...content(result) })).not.toThrow();
   });
 
   it('leaves a route without defaultVersion when the body omits it', () => {
-    const result = putRoute(existing(), PutRouteBodySchema.parse({ versions: body.versions }), ctx());
-    expect(result.route).not.toHaveProperty('defaultVersion');
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
+    const result = decide(putRoute(PutRouteBodySchema.parse({ versions: body.versions })), existing());
+    expect(result.changed).toBe(true);
+    expect(result.next).not.toHaveProperty('defaultVersion');
   });
 
-  it('reports a no-op and returns the current route untouched', () => {
+  it('reports a no-op when the content is already exactly the body', () => {
     const current = existing();
     const same = PutRouteBodySchema.parse({
       versions: current.versions,
       defaultVersion: current.defaultVersion,
       rules: current.rules,
     });
-    const result = putRoute(current, same, ctx());
-    expect(result).toEqual({ route: current, changed: false, created: false });
+    const result = putRoute(same).apply(current);
+    expect(result.changed).toBe(false);
+    expect(sameContent(content(result), current)).toBe(true);
   });
 
   it('does not share objects with the body or mutate the current route', () => {
     const current = existing();
     const snapshot = structuredClone(current);
     const input = PutRouteBodySchema.parse({ versions: body.versions, rules: [{ header: 'x', equals: '1', version: 'v1' }] });
-    const result = putRoute(current, input, ctx());
+    const result = content(putRoute(input).apply(current));
     must(input.versions.v1).weight = 1;
     must(input.rules[0]).equals = 'changed';
-    expect(must(result.route.versions.v1).weight).toBe(100);
-    expect(must(result.route.rules[0]).equals).toBe('1');
+    expect(must(result.versions.v1).weight).toBe(100);
+    expect(must(result.rules[0]).equals).toBe('1');
     expect(current).toEqual(snapshot);
   });
 
@@ -267,7 +316,7 @@ describe('putRoute', () => {
     [{ versions: body.versions, rules: [{ header: 'x', equals: '1', version: 'v2' }] }, 'rules.0.version'],
     [{ versions: { v1: { url: 'https://localhost', weight: 1, state: 'active' } } }, 'versions.v1.url'],
   ])('refuses %j with 400 at %s', (input, path) => {
-    const error = thrown(() => putRoute(existing(), PutRouteBodySchema.parse(input), ctx()));
+    const error = thrown(() => decide(putRoute(PutRouteBodySchema.parse(input)), existing()));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.status).toBe(400);
     expect(error.errors?.map((e) => e.path)).toEqual([path]);
@@ -278,71 +327,78 @@ describe('putVersion', () => {
   const v3 = PutVersionBodySchema.parse({ url: 'https://checkout-v3.acme.example' });
 
   it('creates an absent route with the version as defaultVersion', () => {
-    const result = putVersion(undefined, 'v3', v3, ctx({ lastRevision: 0 }));
+    const result = decide(putVersion('v3', v3), undefined);
     expect(result).toEqual({
       changed: true,
-      created: true,
       versionCreated: true,
-      route: expect.objectContaining({
+      next: {
         versions: { v3: { url: 'https://checkout-v3.acme.example', weight: 0, state: 'active' } },
         defaultVersion: 'v3',
         rules: [],
-        revision: 1,
-        createdAt: '2026-11-27T11:00:00.000Z',
-      }),
+      },
     });
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
   });
 
-  it('adds a new version to an existing route without touching defaultVersion', () => {
-    const result = putVersion(existing(), 'v3', v3, ctx());
+  it('adds a new version to an existing route without touching defaultVersion or rules', () => {
+    const current = existing();
+    const result = decide(putVersion('v3', v3), current);
     expect(result.changed).toBe(true);
-    expect(result.created).toBe(false);
     expect(result.versionCreated).toBe(true);
-    expect(result.route.defaultVersion).toBe('v1');
-    expect(Object.keys(result.route.versions).sort()).toEqual(['v1', 'v2', 'v3']);
-    expect(result.route.revision).toBe(8);
+    const next = content(result);
+    expect(next.defaultVersion).toBe('v1');
+    expect(next.rules).toEqual(current.rules);
+    expect(Object.keys(next.versions).sort()).toEqual(['v1', 'v2', 'v3']);
+    expect(next.versions.v1).toEqual(current.versions.v1);
+    expectContentOnly(result);
   });
 
   it('replaces an existing version', () => {
     const body = PutVersionBodySchema.parse({ url: 'https://checkout-v2b.acme.example', weight: 20, state: 'draining' });
-    const result = putVersion(existing(), 'v2', body, ctx());
+    const result = decide(putVersion('v2', body), existing());
     expect(result.versionCreated).toBe(false);
     expect(result.changed).toBe(true);
-    expect(result.route.versions.v2).toEqual({ url: 'https://checkout-v2b.acme.example', weight: 20, state: 'draining' });
+    expect(content(result).versions.v2).toEqual({ url: 'https://checkout-v2b.acme.example', weight: 20, state: 'draining' });
   });
 
   it('makes the version the default of a route left with no versions', () => {
-    const empty = existing({ versions: {}, rules: [], defaultVersion: undefined });
+    const empty = existing({ versions: {}, rules: [] });
     delete empty.defaultVersion;
-    const result = putVersion(empty, 'v3', v3, ctx());
-    expect(result.route.defaultVersion).toBe('v3');
-    expect(result.created).toBe(false);
+    const result = decide(putVersion('v3', v3), empty);
+    expect(content(result).defaultVersion).toBe('v3');
+    expect(result.versionCreated).toBe(true);
   });
 
   it('keeps a route without defaultVersion that still has versions without one', () => {
     const current = existing({ rules: [] });
     delete current.defaultVersion;
-    expect(putVersion(current, 'v3', v3, ctx()).route).not.toHaveProperty('defaultVersion');
+    expect(decide(putVersion('v3', v3), current).next).not.toHaveProperty('defaultVersion');
   });
 
   it('reports a no-op when the version is already exactly so', () => {
     const current = existing();
-    const result = putVersion(current, 'v1', PutVersionBodySchema.parse(current.versions.v1), ctx());
-    expect(result).toEqual({ route: current, changed: false, created: false, versionCreated: false });
+    const result = putVersion('v1', PutVersionBodySchema.parse(current.versions.v1)).apply(current);
+    expect(result.changed).toBe(false);
+    expect(result.versionCreated).toBe(false);
+    expect(sameContent(content(result), current)).toBe(true);
   });
 
-  it('refuses a disallowed url with 400 at versions.<name>.url', () => {
-    const error = thrown(() =>
-      putVersion(existing(), 'v3', PutVersionBodySchema.parse({ url: 'https://[::ffff:7f00:1]/' }), ctx()),
-    );
+  it('does not mutate the current route', () => {
+    const current = existing();
+    const before = structuredClone(current);
+    decide(putVersion('v3', v3), current);
+    decide(putVersion('v1', v3), current);
+    expect(current).toEqual(before);
+  });
+
+  it('refuses a disallowed url with 400 at url, as the body names it', () => {
+    const error = thrown(() => decide(putVersion('v3', PutVersionBodySchema.parse({ url: 'https://[::ffff:7f00:1]/' })), existing()));
     expect(error.status).toBe(400);
-    expect(error.errors).toEqual([{ path: 'versions.v3.url', message: expect.stringContaining('loopback') }]);
+    expect(error.errors).toEqual([{ path: 'url', message: expect.stringContaining('loopback') }]);
   });
 
   it('refuses a 51st version', () => {
     const current = existing({ versions: manyVersions(50), defaultVersion: 'v0', rules: [] });
-    const error = thrown(() => putVersion(current, 'v50', v3, ctx()));
+    const error = thrown(() => decide(putVersion('v50', v3), current));
     expect(error.status).toBe(400);
     expect(error.errors).toEqual([{ path: 'versions', message: 'at most 50 versions' }]);
   });
@@ -350,17 +406,20 @@ describe('putVersion', () => {
 
 describe('patchVersion', () => {
   it('changes only the given fields', () => {
-    const result = patchVersion(existing(), 'v2', PatchVersionBodySchema.parse({ weight: 50 }), ctx());
+    const current = existing();
+    const result = decide(patchVersion('v2', PatchVersionBodySchema.parse({ weight: 50 })), current);
     expect(result.changed).toBe(true);
-    expect(result.route.versions.v2).toEqual({ url: 'https://checkout-v2.acme.example', weight: 50, state: 'active' });
-    expect(result.route.versions.v1).toEqual(existing().versions.v1);
-    expect(result.route.revision).toBe(8);
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
+    const next = content(result);
+    expect(next.versions.v2).toEqual({ url: 'https://checkout-v2.acme.example', weight: 50, state: 'active' });
+    expect(next.versions.v1).toEqual(current.versions.v1);
+    expect(next.defaultVersion).toBe('v1');
+    expect(next.rules).toEqual(current.rules);
+    expectContentOnly(result);
   });
 
   it('changes url and state', () => {
     const body = PatchVersionBodySchema.parse({ url: 'https://new.acme.example', state: 'disabled' });
-    expect(patchVersion(existing(), 'v1', body, ctx()).route.versions.v1).toEqual({
+    expect(content(decide(patchVersion('v1', body), existing())).versions.v1).toEqual({
       url: 'https://new.acme.example',
       weight: 90,
       state: 'disabled',
@@ -369,51 +428,52 @@ describe('patchVersion', () => {
 
   it('reports a no-op for a patch that changes nothing', () => {
     const current = existing();
-    const result = patchVersion(current, 'v1', PatchVersionBodySchema.parse({ weight: 90 }), ctx());
-    expect(result).toEqual({ route: current, changed: false, created: false });
+    const result = patchVersion('v1', PatchVersionBodySchema.parse({ weight: 90 })).apply(current);
+    expect(result.changed).toBe(false);
+    expect(sameContent(content(result), current)).toBe(true);
   });
 
   it('returns 404 when the route is absent', () => {
-    const error = thrown(() => patchVersion(undefined, 'v1', { weight: 1 }, ctx()));
+    const error = thrown(() => patchVersion('v1', { weight: 1 }).apply(undefined));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.status).toBe(404);
     expect(error.message).toBe('No such route.');
   });
 
   it.each(['v9', 'constructor', '__proto__'])('returns 404 when version %s is absent', (name) => {
-    const error = thrown(() => patchVersion(existing(), name, { weight: 1 }, ctx()));
+    const error = thrown(() => patchVersion(name, { weight: 1 }).apply(existing()));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.message).toContain(name);
   });
 
-  it('refuses a disallowed url with 400', () => {
-    const error = thrown(() => patchVersion(existing(), 'v1', { url: 'https://10.0.0.1' }, ctx()));
+  it('refuses a disallowed url with 400 at url, as the body names it', () => {
+    const error = thrown(() => decide(patchVersion('v1', { url: 'https://10.0.0.1' }), existing()));
     expect(error.status).toBe(400);
-    expect(error.errors?.[0]?.path).toBe('versions.v1.url');
+    expect(error.errors).toEqual([{ path: 'url', message: expect.any(String) }]);
   });
 });
 
 describe('deleteVersion', () => {
   it('removes a version nothing refers to', () => {
     const current = existing({ rules: [] });
-    const result = deleteVersion(current, 'v2', ctx());
+    const result = decide(deleteVersion('v2'), current);
     expect(result.changed).toBe(true);
-    expect(Object.keys(result.route.versions)).toEqual(['v1']);
-    expect(result.route.revision).toBe(8);
+    expect(Object.keys(content(result).versions)).toEqual(['v1']);
+    expect(content(result).defaultVersion).toBe('v1');
     expect(current.versions.v2).toBeDefined();
+    expectContentOnly(result);
   });
 
   it('leaves a route with no versions and no defaultVersion after the last one', () => {
     const current = existing({ versions: { v1: must(existing().versions.v1) }, rules: [] });
     delete current.defaultVersion;
-    const result = deleteVersion(current, 'v1', ctx());
-    expect(result.route.versions).toEqual({});
-    expect(result.route).not.toHaveProperty('defaultVersion');
-    expect(RouteSchema.parse(result.route)).toEqual(result.route);
+    const result = decide(deleteVersion('v1'), current);
+    expect(result.changed).toBe(true);
+    expect(result.next).toEqual({ versions: {}, rules: [] });
   });
 
   it('returns 409 naming defaultVersion when it is the default', () => {
-    const error = thrown(() => deleteVersion(existing(), 'v1', ctx()));
+    const error = thrown(() => deleteVersion('v1').apply(existing()));
     expect(error).toBeInstanceOf(ConflictError);
     expect(error.status).toBe(409);
     expect(error.errors).toEqual([{ path: 'defaultVersion', message: "names version 'v1'" }]);
@@ -427,30 +487,25 @@ describe('deleteVersion', () => {
         { header: 'x-qa', equals: '1', version: 'v2' },
       ],
     });
-    const error = thrown(() => deleteVersion(current, 'v2', ctx()));
+    const error = thrown(() => deleteVersion('v2').apply(current));
     expect(error.status).toBe(409);
     expect(error.errors?.map((e) => e.path)).toEqual(['rules.0.version', 'rules.2.version']);
   });
 
   it('returns 404 when the route or the version is absent', () => {
-    expect(thrown(() => deleteVersion(undefined, 'v1', ctx())).status).toBe(404);
-    expect(thrown(() => deleteVersion(existing(), 'v9', ctx())).status).toBe(404);
-    expect(thrown(() => deleteVersion(existing(), 'toString', ctx())).status).toBe(404);
+    expect(thrown(() => deleteVersion('v1').apply(undefined)).status).toBe(404);
+    expect(thrown(() => deleteVersion('v9').apply(existing())).status).toBe(404);
+    expect(thrown(() => deleteVersion('toString').apply(existing())).status).toBe(404);
   });
 });
 
 describe('deleteRoute', () => {
-  it('returns the final revision number and the route before', () => {
-    const current = existing();
-    expect(deleteRoute(current, ctx())).toEqual({ route: null, changed: true, revision: 8, previous: current });
-  });
-
-  it('uses the highest known revision', () => {
-    expect(deleteRoute(existing({ revision: 3 }), ctx({ lastRevision: 5 })).revision).toBe(6);
+  it('decides no content, a change', () => {
+    expect(deleteRoute().apply(existing())).toEqual({ next: null, changed: true });
   });
 
   it('returns 404 when the route is absent', () => {
-    const error = thrown(() => deleteRoute(undefined, ctx()));
+    const error = thrown(() => deleteRoute().apply(undefined));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.status).toBe(404);
   });
@@ -465,54 +520,46 @@ describe('rollback', () => {
     updatedBy: 'user-old',
   });
 
-  it('commits a new revision with the content of the target', () => {
-    const current = existing();
-    const result = rollback(current, { revision: 3, route: old }, ctx());
+  it('decides the content of the target', () => {
+    const result = decide(rollback({ revision: 3, route: old }), existing());
     expect(result.changed).toBe(true);
-    expect(result.created).toBe(false);
-    expect(sameContent(result.route, old)).toBe(true);
-    expect(result.route).toMatchObject({
-      revision: 8,
-      createdAt: current.createdAt,
-      updatedAt: '2026-11-27T11:00:00.000Z',
-      updatedBy: 'user-123',
-    });
+    expect(result.next).toEqual({ versions: old.versions, defaultVersion: 'v1', rules: [] });
+    expectContentOnly(result);
   });
 
-  it('re-creates a deleted route, continuing the revision count', () => {
-    const result = rollback(undefined, { revision: 3, route: old }, ctx({ lastRevision: 9 }));
-    expect(result).toMatchObject({ changed: true, created: true });
-    expect(result.route.revision).toBe(10);
-    expect(result.route.createdAt).toBe('2026-11-27T11:00:00.000Z');
+  it('re-creates a deleted route', () => {
+    const result = decide(rollback({ revision: 3, route: old }), undefined);
+    expect(result.changed).toBe(true);
+    expect(sameContent(content(result), old)).toBe(true);
   });
 
   it('reports a no-op when the content is already the target', () => {
     const current = existing();
-    expect(rollback(current, { revision: 5, route: existing({ revision: 5 }) }, ctx())).toEqual({
-      route: current,
-      changed: false,
-      created: false,
-    });
+    const result = rollback({ revision: 5, route: existing({ revision: 5 }) }).apply(current);
+    expect(result.changed).toBe(false);
+    expect(sameContent(content(result), current)).toBe(true);
   });
 
   it('returns 409 when the target revision is a delete', () => {
-    const error = thrown(() => rollback(existing(), { revision: 4, route: null }, ctx()));
-    expect(error).toBeInstanceOf(ConflictError);
-    expect(error.status).toBe(409);
-    expect(error.errors).toEqual([{ path: 'revision', message: 'names a delete' }]);
+    for (const current of [existing(), undefined]) {
+      const error = thrown(() => rollback({ revision: 4, route: null }).apply(current));
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error.status).toBe(409);
+      expect(error.errors).toEqual([{ path: 'revision', message: 'names a delete' }]);
+    }
   });
 
   it('returns 400 when the target has a url the policy now refuses', () => {
     const local = existing({ versions: { v1: { url: 'http://127.0.0.1:3000', weight: 1, state: 'active' } }, rules: [] });
-    const error = thrown(() => rollback(existing(), { revision: 2, route: local }, ctx()));
+    const error = thrown(() => decide(rollback({ revision: 2, route: local }), existing()));
     expect(error.status).toBe(400);
     expect(error.errors?.[0]?.path).toBe('versions.v1.url');
   });
 
   it('does not share objects with the target revision', () => {
     const target = structuredClone(old);
-    const result = rollback(existing(), { revision: 3, route: target }, ctx());
+    const result = content(rollback({ revision: 3, route: target }).apply(existing()));
     must(target.versions.v1).weight = 1;
-    expect(must(result.route.versions.v1).weight).toBe(100);
+    expect(must(result.versions.v1).weight).toBe(100);
   });
 });
