@@ -151,6 +151,8 @@ export function buildConformanceFile(): ConformanceFile {
   set.keyless(main);
   set.check(main, 'empty key is refused', { key: '' });
   set.check(main, 'a 257-character key is refused', { key: 'k'.repeat(257) });
+  set.check(main, 'a key of 256 emoji (512 UTF-16 units) is within 256 characters', { key: '🚀'.repeat(256) });
+  set.check(main, 'a key of 257 emoji is refused', { key: '🚀'.repeat(257) });
   set.check(main, 'a version name out of pattern is refused', { version: '-v1' });
 
   // The same content elsewhere: tenant and env are part of the hashed text.

@@ -6,7 +6,8 @@
  * silently copied into the expectations of the other.
  *
  * What it implements, in order:
- * 0. The endpoint's input rules: a key of 1..256 characters, a version name matching
+ * 0. The endpoint's input rules: a key of 1..256 characters (Unicode code points, as the
+ *    endpoint's schema counts them), a version name matching
  *    `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`; anything else is 400. A route that does not exist is 404.
  * 1. Pin: the version exists and is active or draining → pinned; disabled or absent → 404.
  * 2. Rules in order: the first whose header (name compared case-insensitively) has exactly
@@ -86,7 +87,7 @@ function decided(route: Route, name: string, reason: 'pinned' | 'rule' | 'weight
 }
 
 export function referenceResolve(route: Route | undefined, request: ConformanceRequest): ConformanceExpectation {
-  if (request.key !== undefined && (request.key.length === 0 || request.key.length > 256)) return { status: 400 };
+  if (request.key !== undefined && (request.key.length === 0 || Array.from(request.key).length > 256)) return { status: 400 };
   if (request.version !== undefined && !versionNameRule.test(request.version)) return { status: 400 };
   if (route === undefined) return { status: 404 };
 

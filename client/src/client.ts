@@ -43,7 +43,7 @@ export type ClientListener<E extends ClientEventName> = (payload: ClientEvents[E
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export interface ResolveOptions {
-  /** Caller key for stickiness (`?key=`): 1..256 characters. */
+  /** Caller key for stickiness (`?key=`): 1..256 characters (code points). */
   key?: string | undefined;
   /** Pin a version (`?version=`). */
   version?: string | undefined;
@@ -193,7 +193,7 @@ export class TrafficManagerClient {
     if (!slugPattern.test(service) || !slugPattern.test(env)) {
       throw new ResolveError(400, `service and env must match ${slugPattern.source}`);
     }
-    if (key !== undefined && (key.length < 1 || key.length > maxKeyLength)) {
+    if (key !== undefined && (key.length < 1 || codePointsOver(key, maxKeyLength))) {
       throw new ResolveError(400, `key must have 1..${maxKeyLength} characters`);
     }
     if (version !== undefined && !versionNamePattern.test(version)) {
@@ -373,6 +373,27 @@ export class TrafficManagerClient {
       }
     }
   }
+}
+
+/**
+ * Whether `text` has more than `limit` code points, counted as the endpoint's schema (zod)
+ * counts a string's length: an astral character such as an emoji is one, not two UTF-16 units.
+ */
+function codePointsOver(text: string, limit: number): boolean {
+  // A code point is one or two units: within `limit` units it cannot be over; only longer strings are counted.
+  if (text.length <= limit) return false;
+  let count = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    // A high surrogate followed by a low one is one code point (a lone surrogate counts as one).
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index += 1;
+    }
+    count += 1;
+    if (count > limit) return true;
+  }
+  return false;
 }
 
 /** Repeated headers count by their last value, as API Gateway's `headers` does for the server. */
