@@ -37,9 +37,13 @@ describe('backoffDelay', () => {
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(2000);
     expect(Math.max(...delays)).toBeLessThan(4000);
     // Spread, not bunched: every quarter of the range gets a fair share of 2000 draws.
-    const quarters = [0, 0, 0, 0];
-    for (const delay of delays) quarters[Math.floor((delay - 2000) / 500)] += 1;
-    for (const count of quarters) expect(count).toBeGreaterThan(400);
+    const quarters = new Map<number, number>();
+    for (const delay of delays) {
+      const quarter = Math.floor((delay - 2000) / 500);
+      quarters.set(quarter, (quarters.get(quarter) ?? 0) + 1);
+    }
+    expect([...quarters.keys()].sort()).toEqual([0, 1, 2, 3]);
+    for (const count of quarters.values()) expect(count).toBeGreaterThan(400);
   });
 
   it('refuses a failure count below 1', () => {
