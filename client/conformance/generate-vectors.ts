@@ -267,7 +267,8 @@ export function buildConformanceFile(): ConformanceFile {
   const fifty = set.add({ service: 'fifty', versions: fiftyVersions, defaultVersion: '0' });
   set.keys(fifty, [...plainKeys(30), ...unusualKeys.slice(0, 8)]);
   set.boundaries(fifty);
-  set.pins(fifty, ['0', 'Z', 'V2', 'v3.10', 'v3_rc', fiftyNames[5] ?? '', fiftyNames[7] ?? '', 'nope']);
+  // Indexes 5 and 16 are draining, 7 and 20 disabled (see the state rule above).
+  set.pins(fifty, ['0', 'Z', 'v3.10', 'v3_rc', ...[5, 7, 16, 20].map((index) => fiftyNames[index] ?? ''), 'nope']);
   set.keyless(fifty);
 
   // Code-unit order on four names: V3 < a < v10 < v2 (not v2 < V3 < v10).

@@ -82,6 +82,8 @@ describe('the conformance file', () => {
   it('covers at least 200 vectors and every outcome the brief lists', () => {
     const { vectors, routes } = file;
     expect(vectors.length).toBeGreaterThanOrEqual(200);
+    // Names identify vectors in both test files' reports.
+    expect(new Set(vectors.map((vector) => vector.name)).size).toBe(vectors.length);
     const statuses = new Set(vectors.map((vector) => vector.expected.status));
     expect([...statuses].sort()).toEqual([200, 400, 404, 503]);
     const reasons = new Set(vectors.flatMap((vector) => ('reason' in vector.expected ? [vector.expected.reason] : [])));
