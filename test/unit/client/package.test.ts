@@ -2,7 +2,7 @@
  * The client is a package of its own that a data plane can run with nothing but Node: its
  * run-time import graph, followed from client/index.ts, reaches only Node built-ins, the
  * client's own files and the resolve engine (shared/domain/resolve.ts with the error types
- * it throws). Type-only imports (the route types, which come from zod schemas) are erased
+ * it throws, both in shared/domain and shared/errors). Type-only imports (the route types, which come from zod schemas) are erased
  * and do not count. Also: its package.json names and exports it as API.md says, and plain
  * Node (24, which strips types) runs it from source with no build step.
  */
@@ -55,7 +55,10 @@ describe('the client package', () => {
     const { files, external } = runtimeGraph(path.join(repoRoot, 'client', 'index.ts'));
     expect([...external].filter((specifier) => !specifier.startsWith('node:'))).toEqual([]);
     const outside = [...files].map((file) => path.relative(repoRoot, file)).filter((file) => !file.startsWith(`client${path.sep}`));
-    expect(outside.sort()).toEqual(['shared/domain/resolve.ts', 'shared/errors/http-errors.ts']);
+    // The engine may grow pure helpers of its own (its internals are free to change), but
+    // only within the domain and error modules, which touch no AWS service.
+    expect(outside).toContain(path.join('shared', 'domain', 'resolve.ts'));
+    expect(outside.filter((file) => !/^shared[\\/](domain|errors)[\\/]/.test(file))).toEqual([]);
   });
 
   it('is @traffic-manager/client, an ES module exporting index.ts', () => {
