@@ -303,10 +303,11 @@ export class TrafficManagerClient {
     }
     const changes = diffStates(this.#state, outcome.state);
     this.#state = outcome.state;
-    await this.#persist(true);
+    // Listeners hear of the change before the disk write, which only matters after a restart.
     if (changes.length > 0) {
       this.#emit('change', { tenant: this.#tenant, etag: outcome.state.etag, seq: outcome.state.seq, changes });
     }
+    await this.#persist(true);
   }
 
   /** Once, before the first state: the disk cache, if there is one and it is readable. */
