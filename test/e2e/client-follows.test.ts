@@ -11,7 +11,7 @@
  *   server's; resolving 10 000 requests over HTTP fifty times would make the test slow;
  * - for a sample of 200 of those requests, the client answers exactly what the server's
  *   resolve endpoint answers over HTTP (once the endpoint's cache shows the new revision).
- * The client polls the snapshot every 50 ms, so most polls are answered 304 (checked).
+ * The client polls the snapshot every 100 ms, so most polls are answered 304 (checked).
  * Then the API stops: the client keeps answering from its last good state while staleness()
  * grows, and a second client started with the same cachePath starts from disk.
  *
@@ -271,7 +271,7 @@ beforeAll(async () => {
     tenant,
     // A fresh token per request, as a data plane with short-lived tokens would do.
     getToken: () => mintLocalToken({ tenant, scope: 'resolve', sub: 'data-plane' }),
-    pollIntervalMs: 50,
+    pollIntervalMs: 100,
     backoff: { initialMs: 20, maxMs: 200 },
     requestTimeoutMs: 30_000,
     cachePath,
