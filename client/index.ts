@@ -1,0 +1,19 @@
+/**
+ * @traffic-manager/client: resolve traffic-manager routes in-process. See client/README.md.
+ */
+export { createClient, TrafficManagerClient } from './src/client.ts';
+export type {
+  ChangeEvent,
+  ClientEventName,
+  ClientListener,
+  ClientOptions,
+  RequestHeaders,
+  ResolveOptions,
+} from './src/client.ts';
+export { ClientClosedError, ResolveError, SnapshotFetchError, type ResolveErrorStatus } from './src/errors.ts';
+export { backoffDelay, type BackoffOptions } from './src/backoff.ts';
+export type { Scheduler, ScheduledTimer } from './src/scheduler.ts';
+export { SnapshotPoller, type FollowOutcome, type StateFollower } from './src/state-follower.ts';
+export type { RouteChange, TenantState } from './src/tenant-state.ts';
+export type { Resolution, ResolveReason } from '../shared/domain/resolve.ts';
+export type { Route, Rule, Version, VersionState } from '../shared/domain/route.schema.ts';
