@@ -105,6 +105,7 @@ describe('the endpoint table', () => {
       rollbackRoute: write,
       resolveRoute: ['resolve'],
       getSnapshot: ['resolve', 'routes:read'],
+      listChanges: ['resolve', 'routes:read'],
       listAudit: ['audit:read'],
     });
   });

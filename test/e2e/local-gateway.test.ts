@@ -28,10 +28,12 @@ describe('the local API gateway', () => {
   });
 
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
-    'answers a query parameter named %s and keeps serving',
+    'refuses a query parameter named %s with 400 naming it, and keeps serving',
     async (name) => {
       const response = await fetch(`${server.url}/health/live?${name}=1&${name}=2`);
-      expect(response.status).toBe(200);
+      expect(response.status).toBe(400);
+      const problem = (await response.json()) as { errors: { path: string }[] };
+      expect(problem.errors.map((error) => error.path)).toEqual([`query.${name}`]);
       expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
     },
   );
