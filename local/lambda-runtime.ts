@@ -4,7 +4,8 @@
  * test fixtures build them here, so both look like the real thing in the same way.
  */
 import { randomUUID } from 'node:crypto';
-import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { APIGatewayEventIdentity, Context } from 'aws-lambda';
 
 export interface InvocationOptions {
@@ -57,7 +58,47 @@ export function callerIdentity(sourceIp: string, userAgent: string | null): APIG
   };
 }
 
-let invokeStore: InvokeStoreBase | undefined;
+/** The context of one invocation, as the runtime's store keeps it. */
+type InvocationStoreContext = Record<string | symbol, unknown>;
+
+/**
+ * The runtime's invocation store for an environment that serves concurrent invocations:
+ * one AsyncLocalStorage context per invocation (what `@aws/lambda-invoke-store` builds when
+ * `AWS_LAMBDA_MAX_CONCURRENCY` is set). Ours, so that it is in place whatever created a
+ * single-invocation store before (the AWS SDK asks for one on its first request).
+ */
+class ConcurrentInvokeStore extends InvokeStoreBase {
+  private readonly storage = new AsyncLocalStorage<InvocationStoreContext>();
+  /**
+   * What is set outside any invocation (module scope, at cold start: Powertools' batch
+   * processor sets its defaults when it is constructed), shared as in a single-invocation
+   * environment.
+   */
+  private readonly initContext: InvocationStoreContext = {};
+
+  getContext(): InvocationStoreContext | undefined {
+    return this.storage.getStore();
+  }
+
+  hasContext(): boolean {
+    return this.storage.getStore() !== undefined;
+  }
+
+  get<T = unknown>(key: string | symbol): T | undefined {
+    return (this.storage.getStore() ?? this.initContext)[key] as T | undefined;
+  }
+
+  set<T = unknown>(key: string | symbol, value: T): void {
+    if (this.isProtectedKey(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    (this.storage.getStore() ?? this.initContext)[key] = value;
+  }
+
+  run<T>(context: InvocationStoreContext, fn: () => T): T {
+    return this.storage.run(context, fn);
+  }
+}
+
+let invokeStore: ConcurrentInvokeStore | undefined;
 
 /**
  * Gives every local invocation a context of its own, as Lambda does.
@@ -66,19 +107,19 @@ let invokeStore: InvokeStoreBase | undefined;
  * Powertools logger (its keys, its Lambda context) belongs to that invocation. The local
  * stack serves every function from one process, concurrently. It does what Lambda's own
  * Node.js runtime does when an environment serves concurrent invocations (Lambda Managed
- * Instances): it sets `AWS_LAMBDA_MAX_CONCURRENCY` and runs each invocation inside the
- * runtime's `InvokeStore` (AsyncLocalStorage), which Powertools reads to scope its logger,
- * metrics and batch state per invocation. Idempotent.
+ * Instances): it puts an invocation store on `globalThis.awslambda`, sets
+ * `AWS_LAMBDA_MAX_CONCURRENCY`, and runs each invocation inside the store (see
+ * `runInvocation`); Powertools reads them to scope its logger, metrics and batch state per
+ * invocation. Idempotent.
  */
-export async function installInvokeStore(): Promise<void> {
+export function installInvokeStore(): void {
   if (invokeStore !== undefined) return;
-  // Powertools checks the variable on every access, so setting it before the first
-  // invocation is enough; it must never be set without a store (Powertools then throws).
-  const store = await InvokeStore.getInstanceAsync(true);
-  if (store.constructor.name !== 'InvokeStoreMulti') {
-    throw new Error('A single-invocation InvokeStore was created first: invocations would share one logger context');
-  }
-  invokeStore = store;
+  invokeStore = new ConcurrentInvokeStore();
+  const global = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
+  global.awslambda ??= {};
+  global.awslambda.InvokeStore = invokeStore;
+  // Powertools checks the variable on every access; it must never be set without a store
+  // (Powertools then throws), hence only here.
   process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
 }
 

@@ -269,7 +269,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
   const timeoutMs = options.integrationTimeoutMs ?? integrationTimeoutMs;
-  await installInvokeStore();
+  installInvokeStore();
 
   const server = createServer({ maxHeaderSize: maxHeaderBytes }, (request, response) => {
     const requestId = randomUUID();

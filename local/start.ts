@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     console.log(`traffic-manager is up
   API:          ${server.url}   (try ${server.url}/health/ready)${throttle ? '' : '   (throttles off)'}
   AWS emulator: ${emulator.endpoint}   (region ${localNames.region})
-  outputs:      ${path.relative(process.cwd(), outputsFile) || outputsFile}
+  outputs:      ${outputsFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outputsFile) : outputsFile}
   token:        npm run -s token -- --tenant acme --scope "routes:read routes:write"
   events:       npm run events
 Press Ctrl-C to stop.`);
