@@ -110,11 +110,12 @@ export async function redrive(
   const streams = new DynamoDBStreamsClient(clientConfig(outputs));
   let redriven = 0;
   let left = 0;
+  /** Messages to make visible again once the run is over (so that this run sees each once). */
+  const release: string[] = [];
   try {
     for (let handled = 0; handled < maxRedriveMessages; ) {
-      // Messages that fail stay invisible for the rest of this run (the timeout), so each is tried once.
       const { Messages: messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
       );
       if (messages.length === 0) break;
       for (const message of messages) {
@@ -122,6 +123,7 @@ export async function redrive(
         const parsed: unknown = JSON.parse(message.Body ?? 'null');
         if (!isFailureMessage(parsed)) {
           log(`skipped message ${message.MessageId ?? '?'}: not a stream on-failure message`);
+          release.push(message.ReceiptHandle ?? '');
           left += 1;
           continue;
         }
@@ -129,13 +131,13 @@ export async function redrive(
         const records = await recordsOf(streams, parsed);
         if (records.length === 0) {
           log(`left ${range}: the stream no longer holds these records; republish them from their revision items (docs/events.md, "Recovering")`);
+          release.push(message.ReceiptHandle ?? '');
           left += 1;
           continue;
         }
         const context = invocationContext({ functionName: 'publish-route-events-redrive', timeoutMs: 60_000 });
-        const response = await publisher({ Records: records }, context).catch((error: unknown) => ({
+        const response = await publisher({ Records: records }, context).catch(() => ({
           batchItemFailures: [{ itemIdentifier: '' }],
-          error,
         }));
         const failures = response?.batchItemFailures ?? [];
         if (failures.length === 0) {
@@ -143,14 +145,15 @@ export async function redrive(
           redriven += records.length;
           log(`redriven ${range}: ${records.length} record(s) published`);
         } else {
-          // Visible again for the next redrive, or for whoever looks at the queue.
-          await sqs.send(
-            new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
-          );
-          log(`left ${range}: ${failures.length} of ${records.length} record(s) still not published (see the publisher's log above)`);
+          release.push(message.ReceiptHandle ?? '');
+          log(`left ${range}: ${failures.length} of ${records.length} record(s) still not published (see the publisher's log)`);
           left += 1;
         }
       }
+    }
+    // Visible again for the next redrive, or for whoever looks at the queue.
+    for (const receiptHandle of release) {
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }));
     }
   } finally {
     sqs.destroy();
