@@ -36,6 +36,15 @@ export const integrationTimeoutMs = 29_000;
  * 431 is a problem body too).
  */
 export const maxHeaderBytes = 64 * 1024;
+/**
+ * Invocations running at once in the local stack, at most; the rest wait their turn in the
+ * gateway (within the integration timeout). In AWS every concurrent invocation has an
+ * execution environment, and so SDK clients and sockets, of its own; here they all share one
+ * process's clients, whose socket pool (the SDK's default: 50 per client) would queue the
+ * overflow, and a request waiting there for a socket counts against the SDK's 1 s connection
+ * timeout: a burst of a thousand requests got 503s for it (issue 7).
+ */
+export const maxConcurrentInvocations = 48;
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -58,6 +67,30 @@ export interface LocalServerOptions {
   stageThrottle?: Throttle;
   /** How long a function may take before the caller gets 504 (default `integrationTimeoutMs`). */
   integrationTimeoutMs?: number;
+  /** Invocations at once, at most (default `maxConcurrentInvocations`). */
+  maxConcurrentInvocations?: number;
+}
+
+/** A counting semaphore: `run` waits for one of `limit` slots, in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.free += 1;
+      else next();
+    }
+  }
 }
 
 export interface LocalServer {
@@ -269,6 +302,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
   const timeoutMs = options.integrationTimeoutMs ?? integrationTimeoutMs;
+  const invocationSlots = new Slots(options.maxConcurrentInvocations ?? maxConcurrentInvocations);
   installInvokeStore();
 
   const server = createServer({ maxHeaderSize: maxHeaderBytes }, (request, response) => {
@@ -310,8 +344,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
     const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
     const handler = await loadHandler(found.route.endpoint.entry);
-    const context = lambdaContext(found.route.endpoint, requestId);
-    const result = await withIntegrationTimeout(runInvocation(context, () => handler(event, context)), timeoutMs);
+    const invocation = invocationSlots.run(() => {
+      const context = lambdaContext(found.route.endpoint, requestId);
+      return runInvocation(context, () => handler(event, context));
+    });
+    const result = await withIntegrationTimeout(invocation, timeoutMs);
     if (result instanceof GatewayTimeoutError) await refuse(request, response, result, requestId, url.pathname);
     else writeResult(response, result);
   }

@@ -21,15 +21,24 @@ const logProbe = (id: string): EndpointDefinition => ({
 });
 const probes = [logProbe('probeAlpha'), logProbe('probeBeta')];
 const slow: EndpointDefinition = { ...endpoints.getLive, id: 'slowProbe', path: '/probe/slow', entry: 'test/support/fixtures/slow-handler.ts' };
+const concurrency: EndpointDefinition = {
+  ...endpoints.getLive,
+  id: 'concurrencyProbe',
+  path: '/probe/concurrency',
+  entry: 'test/support/fixtures/concurrency-probe.ts',
+};
 const integrationTimeoutMs = 300;
+const maxConcurrentInvocations = 2;
 
 let server: LocalServer;
 
 beforeAll(async () => {
   server = await startTestApi({
     throttle: false,
-    endpoints: [endpoints.getLive, endpoints.putRoute, ...probes, slow],
+    endpoints: [endpoints.getLive, endpoints.putRoute, ...probes, slow, concurrency],
     integrationTimeoutMs,
+    // Above the log probe's round of 6, which must all run at once.
+    maxConcurrentInvocations: 8,
   });
 });
 
@@ -62,6 +71,22 @@ function send(agent: Agent, method: string, path: string, body?: Buffer, headers
 }
 
 describe('the local gateway', () => {
+  it('runs at most maxConcurrentInvocations at once and lets the rest wait their turn, all answered', async () => {
+    const limited = await startTestApi({ throttle: false, endpoints: [concurrency], maxConcurrentInvocations });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          const response = await fetch(`${limited.url}/probe/concurrency`);
+          return { status: response.status, ...((await response.json()) as { runningAtStart: number }) };
+        }),
+      );
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      expect(Math.max(...answers.map((answer) => answer.runningAtStart))).toBe(maxConcurrentInvocations);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('answers 413 to an 11 MB body and serves the next request on the same keep-alive connection', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {

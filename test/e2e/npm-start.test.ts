@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '#local/paths';
+import { endpoints } from '#shared/http/endpoints';
 import { spawnStartedStack, type StartedStack, type StartOutputs } from '#test/support/local-stack';
 
 const alive = (pid: number): boolean => {
@@ -123,8 +124,15 @@ describe('npm start', () => {
 });
 
 describe('npm start, stopped while healthy', () => {
-  it('leaves no emulator process behind after Ctrl-C (SIGINT), and removes outputs.json', async () => {
-    const healthy = await spawnStartedStack();
+  it('lifts the local throttles with LOCAL_THROTTLE=off, and after Ctrl-C (SIGINT) leaves no emulator and no outputs.json', async () => {
+    const healthy = await spawnStartedStack({ env: { LOCAL_THROTTLE: 'off' } });
+    expect(healthy.printed()).toContain('(throttles off)');
+    // Three bursts' worth of the most limited method at once: throttled, some would get 429.
+    const burst = 3 * endpoints.getLive.throttle.burstLimit;
+    const statuses = await Promise.all(
+      Array.from({ length: burst }, async () => (await fetch(`${healthy.outputs.ApiUrl}/health/live`)).status),
+    );
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
     const pid = healthy.outputs.EmulatorPid;
     expect(alive(pid)).toBe(true);
     const outputsFile = path.join(healthy.localDir, 'outputs.json');
