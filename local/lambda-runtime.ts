@@ -119,8 +119,22 @@ export function installInvokeStore(): void {
   global.awslambda ??= {};
   global.awslambda.InvokeStore = invokeStore;
   // Powertools checks the variable on every access; it must never be set without a store
-  // (Powertools then throws), hence only here.
-  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+  // (Powertools then throws), hence only here, and never passed to a child process (see
+  // `childProcessEnv`).
+  process.env[concurrencyVariable] ??= '1000';
+}
+
+/** Set in a process that serves concurrent invocations (see `installInvokeStore`). */
+export const concurrencyVariable = 'AWS_LAMBDA_MAX_CONCURRENCY' as const;
+
+/**
+ * This process's environment for a child Node process, without `concurrencyVariable`: in a
+ * child that has no invocation store, Powertools would throw at its first import.
+ */
+export function childProcessEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.AWS_LAMBDA_MAX_CONCURRENCY;
+  return env;
 }
 
 /**

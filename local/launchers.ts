@@ -1,8 +1,9 @@
 /**
  * The processes that launched this one, and a watch on them. `npm start` runs
- * `npm → sh -c → tsx → node local/start.ts`; npm does not pass SIGTERM on to its script
- * (it dies and the script lives on, reparented), so `npm start` watches npm and the
- * processes in between, and stops when one of them is gone.
+ * `npm → tsx → node local/start.ts` (the script `exec`s tsx); if npm goes without passing
+ * a signal on (killed outright, or an npm that does not forward it), the stack would live
+ * on, reparented, so `npm start` watches npm and the processes in between, and stops when
+ * one of them is gone.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -5,9 +5,10 @@
  * service (API.md, "Local stack"):
  *
  * - SIGINT or SIGTERM stops everything it started, API first, emulator last, and removes
- *   outputs.json. npm does not pass SIGTERM on to its script (npm dies, the script lives
- *   on), so the processes that launched this one are watched too: when one of them is gone,
- *   the stack stops as if it had been signalled.
+ *   outputs.json. The npm script `exec`s tsx, so a signal sent to npm alone reaches us:
+ *   through `sh -c` it did not (npm died on SIGTERM, and sh sat on SIGINT, leaving the
+ *   stack running). The processes that launched this one are watched too: when one of them
+ *   is gone (npm killed outright, say), the stack stops as if it had been signalled.
  * - If the emulator dies, that is said in one line; the API keeps answering for a short
  *   grace period (live 200, ready 503 naming the dependency, for whoever probes it), then
  *   the process exits with status 1.

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { repoRoot } from '#local/paths';
+import { childProcessEnv } from '#local/lambda-runtime';
 import type { StreamFailureMessage } from '#shared/events/stream-mapping';
 import type { RouteEvent } from '#shared/events/route-event.schema';
 import { receiveRouteEvents } from '#test/integration/events/queue-events';
@@ -79,7 +80,7 @@ function runEvents(stack: StartedStack, args: string[]): Promise<{ code: number 
   return new Promise((resolve) => {
     const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/events.ts', ...args], {
       cwd: repoRoot,
-      env: { ...process.env, TM_LOCAL_DIR: stack.localDir },
+      env: childProcessEnv({ TM_LOCAL_DIR: stack.localDir }),
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -227,7 +228,7 @@ describe('a poison record', () => {
     const writer = await bearer({ tenant, scope: 'routes:write' });
     const tail = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/events.ts'], {
       cwd: repoRoot,
-      env: { ...process.env, TM_LOCAL_DIR: stack.localDir },
+      env: childProcessEnv({ TM_LOCAL_DIR: stack.localDir }),
     });
     let printed = '';
     tail.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '#local/paths';
+import { childProcessEnv } from '#local/lambda-runtime';
 import { endpoints } from '#shared/http/endpoints';
 import { spawnStartedStack, type StartedStack, type StartOutputs } from '#test/support/local-stack';
 
@@ -83,7 +84,7 @@ describe('npm start', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tm-busy-'));
     const second = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: port, TM_LOCAL_DIR: dir },
+      env: childProcessEnv({ PORT: port, TM_LOCAL_DIR: dir }),
     });
     let printed = '';
     second.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
@@ -144,13 +145,13 @@ describe('npm start, stopped while healthy', () => {
     await healthy.stop();
   }, 60_000);
 
-  it('stops every process it started when SIGTERM goes to the npm process alone: none left after 10 s', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('stops every process it started when %s goes to the npm process alone: none left after 10 s', async (signal) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tm-npm-'));
     // `npm start` itself; --ignore-scripts skips prestart's dependency check (run by the test
     // command already), not the start script.
     const npm = spawn('npm', ['start', '--ignore-scripts'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: '0', TM_LOCAL_DIR: dir },
+      env: childProcessEnv({ PORT: '0', TM_LOCAL_DIR: dir }),
       // A process group of its own: the tree can be counted, and the signal sent to npm alone.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -162,16 +163,16 @@ describe('npm start, stopped while healthy', () => {
     try {
       expect(await waitFor(() => printed.includes('Press Ctrl-C to stop.'))).toBe(true);
       const outputs = JSON.parse(await readFile(path.join(dir, 'outputs.json'), 'utf8')) as StartOutputs;
-      // npm, sh, tsx, node (and its esbuild service) share npm's group; the emulator has its own.
+      // npm, tsx, node (and its esbuild service) share npm's group; the emulator has its own.
       const tree = [...processGroup(npmPid), outputs.EmulatorPid];
       expect(tree.length).toBeGreaterThanOrEqual(4);
       expect(tree.every(alive)).toBe(true);
 
-      process.kill(npmPid, 'SIGTERM');
+      process.kill(npmPid, signal);
       await sleep(10_000);
 
       const left = tree.filter(alive);
-      console.info(`after SIGTERM to npm (pid ${npmPid}) alone: ${left.length} of ${tree.length} processes left after 10 s`);
+      console.info(`after ${signal} to npm (pid ${npmPid}) alone: ${left.length} of ${tree.length} processes left after 10 s`);
       expect(left).toEqual([]);
       expect(existsSync(path.join(dir, 'outputs.json'))).toBe(false);
     } finally {

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '#local/paths';
+import { childProcessEnv } from '#local/lambda-runtime';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '#local/server';
 
 export async function startTestApi(options: LocalServerOptions = {}): Promise<LocalServer> {
@@ -52,7 +53,7 @@ export async function spawnStartedStack(options: SpawnOptions = {}): Promise<Sta
   const dir = await mkdtemp(path.join(tmpdir(), 'tm-start-'));
   const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: '0', TM_LOCAL_DIR: dir, ...options.env },
+    env: childProcessEnv({ PORT: '0', TM_LOCAL_DIR: dir, ...options.env }),
   });
   let printed = '';
   await new Promise<void>((resolve, reject) => {
