@@ -316,9 +316,10 @@ def main() -> None:
     if not args.moto_transactions:
         install_transaction_undo()
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
-    # A burst of clients (a load test's thousand requests) must find room in the listen
-    # backlog: werkzeug's 128 made the SDK's 1 s connection timeout expire while requests
-    # waited their turn. The kernel caps it at net.core.somaxconn.
+    # Room in the listen backlog for a burst of new connections (werkzeug's default is 128):
+    # a client's connection attempt should wait in the kernel's queue, not be refused. The
+    # kernel caps it at net.core.somaxconn. (The 503s of a 1,000-request burst came from the
+    # SDK's socket pool instead: see maxConcurrentInvocations in local/server.ts.)
     ThreadedWSGIServer.request_queue_size = 4096
     server = make_server(args.host, args.port, app, threaded=True)
 
