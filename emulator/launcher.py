@@ -17,6 +17,15 @@ proportion to everything stored so far: megabytes per call and gigabytes over a 
 `install_transaction_undo` replaces that backup with an undo log of just the items the
 transaction names and the length of each stream, restored if the transaction fails.
 
+Fault switches, for tests that need AWS to fail for real on the wire (not a fake in the SDK):
+`POST /_traffic-manager/faults` with `{"events": {"unavailable": true}}` makes every
+EventBridge call answer 503 ServiceUnavailable (as an outage does) until switched off;
+`{"events": {"rejectDetailContaining": "<text>"}}` makes PutEvents refuse, entry by entry,
+the entries whose Detail contains the text (a partial failure, `FailedEntryCount` set), as
+EventBridge does for entries it cannot take. `GET` answers the switches in force; `{}`
+clears them. Nothing else changes: other services, and EventBridge once switched back, are
+moto's.
+
 It binds the port it is given (0 picks a free one) and prints `READY <port>` on stdout once
 it is listening, so the caller never races another process for a port.
 """
@@ -38,12 +47,41 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 
 LONG_POLL_INTERVAL_S = 0.05
 
 Response = tuple[str, list[tuple[str, str]], list[bytes]]
+
+
+FAULTS_PATH = "/_traffic-manager/faults"
+
+
+class Faults:
+    """The fault switches in force (see the module comment)."""
+
+    def __init__(self) -> None:
+        self.events_unavailable = False
+        self.reject_detail_containing: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        events: dict[str, Any] = {"unavailable": self.events_unavailable}
+        if self.reject_detail_containing is not None:
+            events["rejectDetailContaining"] = self.reject_detail_containing
+        return {"events": events}
+
+    def set(self, wanted: dict[str, Any]) -> None:
+        events = wanted.get("events") or {}
+        self.events_unavailable = bool(events.get("unavailable", False))
+        reject = events.get("rejectDetailContaining")
+        self.reject_detail_containing = reject if isinstance(reject, str) and reject != "" else None
+
+
+def _json_response(start_response: Callable[..., Any], status: str, body: Any, content_type: str = "application/json") -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 class SerialisedApp:
@@ -52,8 +90,22 @@ class SerialisedApp:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self.faults = Faults()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            return self._fault_switches(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AWSEvents."):
+            if self.faults.events_unavailable:
+                return _json_response(
+                    start_response,
+                    "503 Service Unavailable",
+                    {"__type": "ServiceUnavailableException", "message": "EventBridge is unavailable (fault switch)"},
+                    "application/x-amz-json-1.1",
+                )
+            if target == "AWSEvents.PutEvents" and self.faults.reject_detail_containing is not None:
+                return self._put_events_rejecting(environ, start_response, self.faults.reject_detail_containing)
         long_poll = _sqs_long_poll(environ)
         if long_poll is None:
             with self._lock:
@@ -67,6 +119,47 @@ class SerialisedApp:
                 start_response(status, headers)
                 return body
             time.sleep(LONG_POLL_INTERVAL_S)
+
+    def _fault_switches(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = environ.get("CONTENT_LENGTH") or "0"
+            try:
+                wanted = json.loads(environ["wsgi.input"].read(int(length)) or b"{}")
+            except ValueError:
+                return _json_response(start_response, "400 Bad Request", {"message": "the body must be JSON"})
+            if not isinstance(wanted, dict):
+                return _json_response(start_response, "400 Bad Request", {"message": "the body must be a JSON object"})
+            self.faults.set(wanted)
+        return _json_response(start_response, "200 OK", self.faults.as_json())
+
+    def _put_events_rejecting(self, environ: dict[str, Any], start_response: Callable[..., Any], text: str) -> list[bytes]:
+        """PutEvents with the entries whose Detail contains `text` refused in place."""
+        length = environ.get("CONTENT_LENGTH") or "0"
+        body = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
+        try:
+            request = json.loads(body)
+            entries = list(request["Entries"])
+        except (ValueError, KeyError, TypeError):
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            with self._lock:
+                return list(self._app(environ, start_response))
+        refused = [text in str(entry.get("Detail", "")) for entry in entries]
+        kept = [entry for entry, is_refused in zip(entries, refused) if not is_refused]
+        accepted: list[dict[str, Any]] = []
+        status, headers = "200 OK", [("Content-Type", "application/x-amz-json-1.1")]
+        if kept:
+            status, headers, chunks = self._call_locked(environ, json.dumps({**request, "Entries": kept}).encode())
+            if not status.startswith("200"):
+                start_response(status, headers)
+                return chunks
+            accepted = list(json.loads(b"".join(chunks)).get("Entries", []))
+        rejection = {"ErrorCode": "InternalFailure", "ErrorMessage": "refused by the emulator's fault switch"}
+        results = [rejection if is_refused else (accepted.pop(0) if accepted else rejection) for is_refused in refused]
+        answer = {"FailedEntryCount": sum(1 for result in results if "ErrorCode" in result), "Entries": results}
+        data = json.dumps(answer).encode()
+        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(data)))])
+        return [data]
 
     def _call_locked(self, environ: dict[str, Any], body: bytes) -> Response:
         captured: dict[str, Any] = {}
@@ -223,6 +316,11 @@ def main() -> None:
     if not args.moto_transactions:
         install_transaction_undo()
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
+    # Room in the listen backlog for a burst of new connections (werkzeug's default is 128):
+    # a client's connection attempt should wait in the kernel's queue, not be refused. The
+    # kernel caps it at net.core.somaxconn. (The 503s of a 1,000-request burst came from the
+    # SDK's socket pool instead: see maxConcurrentInvocations in local/server.ts.)
+    ThreadedWSGIServer.request_queue_size = 4096
     server = make_server(args.host, args.port, app, threaded=True)
 
     def stop(_signum: int, _frame: Any) -> None:

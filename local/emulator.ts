@@ -16,6 +16,8 @@ export interface Emulator {
   pid: number;
   /** Resolves once the process has exited; idempotent. */
   stop(): Promise<void>;
+  /** Resolves when the process exits, for whatever reason, with how it ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const launcher = path.join(repoRoot, 'emulator', 'launcher.py');
@@ -34,6 +36,13 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const child = spawn(venvPython, [launcher, '--host', '127.0.0.1', '--port', '0', ...(options.launcherArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+    // and the emulator must stop when we stop it (after the API), not under our feet. If we
+    // die without stopping it, the launcher notices its parent is gone and exits.
+    detached: true,
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const stderr: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => {
@@ -63,7 +72,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(endpoint, timeoutMs);
-  return { endpoint, port, pid: child.pid ?? -1, stop: stopper(child) };
+  return { endpoint, port, pid: child.pid ?? -1, stop: stopper(child), exited };
 }
 
 async function waitUntilAnswering(endpoint: string, timeoutMs: number): Promise<void> {

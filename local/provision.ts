@@ -1,7 +1,9 @@
 /**
  * Provisions, in the emulator, the stateful resources the CDK stack declares
  * (infra/resources.ts): the table with its stream, index and TTL, the event bus and its
- * archive, and the local tap queue with the rule that feeds it. Safe to run twice.
+ * archive, the publisher's on-failure destination (a dead-letter queue, from the one mapping
+ * definition in shared/events/stream-mapping.ts), and the local tap queue with the rule
+ * that feeds it. Safe to run twice.
  */
 import {
   CreateTableCommand,
@@ -27,6 +29,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { eventBus, localNames, localTap, routeChanges, routesTable } from '#infra/resources';
+import { publisherDeadLetter } from '#shared/events/stream-mapping';
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -45,6 +48,9 @@ export interface Provisioned {
   TapQueueArn: string;
   RouteChangesQueueUrl: string;
   RouteChangesQueueArn: string;
+  /** Where the stream poller sends the records it gives up on (the mapping's on-failure destination). */
+  PublisherDeadLetterQueueUrl: string;
+  PublisherDeadLetterQueueArn: string;
 }
 
 /** The CreateTable input for the routes table: what the CDK table declares. */
@@ -88,6 +94,9 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
     const EventBusArn = await ensureBus(events, options);
     const tap = await ensureTap(events, sqs, options.eventBusName);
     const changes = await ensureRouteChanges(events, sqs, options.eventBusName);
+    const publisherDlq = await ensureQueue(sqs, publisherDeadLetter.localQueueName, {
+      MessageRetentionPeriod: String(publisherDeadLetter.retentionDays * 24 * 60 * 60),
+    });
     return {
       TableName: options.tableName,
       TableStreamArn,
@@ -97,6 +106,8 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
       TapQueueArn: tap.arn,
       RouteChangesQueueUrl: changes.url,
       RouteChangesQueueArn: changes.arn,
+      PublisherDeadLetterQueueUrl: publisherDlq.url,
+      PublisherDeadLetterQueueArn: publisherDlq.arn,
     };
   } finally {
     dynamodb.destroy();

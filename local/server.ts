@@ -4,8 +4,8 @@
  * endpoint's handler is invoked as Lambda would, and its result is written back.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import middy from '@middy/core';
@@ -20,13 +20,31 @@ import {
 import { endpointList, throttles, type EndpointDefinition, type Throttle } from '#shared/http/endpoints';
 import { callerRequestId } from '#shared/middleware/http-handler';
 import { problemResponse } from '#shared/middleware/problem';
-import { callerIdentity, invocationContext } from './lambda-runtime.ts';
+import { GatewayTimeoutError, HeaderFieldsTooLargeError, MalformedRequestError } from './gateway-errors.ts';
+import { callerIdentity, installInvokeStore, invocationContext, runInvocation } from './lambda-runtime.ts';
 import { repoRoot } from './paths.ts';
 import { takeFromAll, TokenBucket } from './rate-limiter.ts';
 
 export const localStage = 'local';
 /** API Gateway's own limit on a request body. */
 const maxRequestBytes = 10 * 1024 * 1024;
+/** API Gateway's integration timeout: a function that has not answered by then gets the caller a 504. */
+export const integrationTimeoutMs = 29_000;
+/**
+ * Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB so
+ * that an oversized query reaches validation and gets a problem body (and past that, the
+ * 431 is a problem body too).
+ */
+export const maxHeaderBytes = 64 * 1024;
+/**
+ * Invocations running at once in the local stack, at most; the rest wait their turn in the
+ * gateway (within the integration timeout). In AWS every concurrent invocation has an
+ * execution environment, and so SDK clients and sockets, of its own; here they all share one
+ * process's clients, whose socket pool (the SDK's default: 50 per client) would queue the
+ * overflow, and a request waiting there for a socket counts against the SDK's 1 s connection
+ * timeout: a burst of a thousand requests got 503s for it (issue 7).
+ */
+export const maxConcurrentInvocations = 48;
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -47,6 +65,32 @@ export interface LocalServerOptions {
   clock?: () => number;
   /** The stage-wide limit every method also counts against (default `throttles.stage`). */
   stageThrottle?: Throttle;
+  /** How long a function may take before the caller gets 504 (default `integrationTimeoutMs`). */
+  integrationTimeoutMs?: number;
+  /** Invocations at once, at most (default `maxConcurrentInvocations`). */
+  maxConcurrentInvocations?: number;
+}
+
+/** A counting semaphore: `run` waits for one of `limit` slots, in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.free += 1;
+      else next();
+    }
+  }
 }
 
 export interface LocalServer {
@@ -158,16 +202,39 @@ function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context
   return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: 30_000 });
 }
 
+/**
+ * The request body, or undefined when it is over the limit. An oversized body is still
+ * read to its end (and dropped), so that the connection stays usable for the caller's next
+ * request: leaving the loop early would destroy the socket under a keep-alive client.
+ */
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > maxRequestBytes) return undefined;
-    chunks.push(buffer);
+    if (size <= maxRequestBytes) chunks.push(buffer);
   }
-  return Buffer.concat(chunks);
+  return size > maxRequestBytes ? undefined : Buffer.concat(chunks);
+}
+
+/** The handler's result, or a 504 once the integration timeout passes (the function may run on, as in AWS). */
+async function withIntegrationTimeout(
+  invocation: Promise<APIGatewayProxyResult>,
+  timeoutMs: number,
+): Promise<APIGatewayProxyResult | GatewayTimeoutError> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<GatewayTimeoutError>((resolve) => {
+    timer = setTimeout(
+      () => resolve(new GatewayTimeoutError(`The function did not answer within ${timeoutMs} ms.`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([invocation, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function writeResult(response: ServerResponse, result: APIGatewayProxyResult): void {
@@ -212,14 +279,33 @@ async function refuse(
   writeResult(response, await gatewayResponse(refusal, {} as Context));
 }
 
+/**
+ * The raw HTTP answer to a request Node could not parse (no `IncomingMessage` exists): a
+ * problem body with the security headers and a fresh `x-request-id`, then the connection
+ * closes, since what follows on it cannot be trusted.
+ */
+async function refuseUnparsed(socket: Socket, error: HttpError): Promise<void> {
+  const requestId = randomUUID();
+  const result = await gatewayResponse({ error, requestId, instance: '/' }, {} as Context);
+  const body = Buffer.from(result.body);
+  const headers = { ...result.headers, 'x-request-id': requestId, 'content-length': body.length, connection: 'close' };
+  const head = [
+    `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? ''}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}`),
+  ].join('\r\n');
+  if (socket.writable) socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), body]));
+  else socket.destroy();
+}
+
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = (options.endpoints ?? endpointList).map((endpoint) => compile(endpoint, options.clock));
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
+  const timeoutMs = options.integrationTimeoutMs ?? integrationTimeoutMs;
+  const invocationSlots = new Slots(options.maxConcurrentInvocations ?? maxConcurrentInvocations);
+  installInvokeStore();
 
-  // Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB
-  // so that an oversized query reaches validation and gets a problem body.
-  const server = createServer({ maxHeaderSize: 64 * 1024 }, (request, response) => {
+  const server = createServer({ maxHeaderSize: maxHeaderBytes }, (request, response) => {
     const requestId = randomUUID();
     handle(request, response, requestId).catch(async (error: unknown) => {
       // A function that throws (API Gateway answers 502), or the gateway itself failing:
@@ -258,9 +344,29 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
     const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
     const handler = await loadHandler(found.route.endpoint.entry);
-    writeResult(response, await handler(event, lambdaContext(found.route.endpoint, requestId)));
+    const invocation = invocationSlots.run(() => {
+      const context = lambdaContext(found.route.endpoint, requestId);
+      return runInvocation(context, () => handler(event, context));
+    });
+    const result = await withIntegrationTimeout(invocation, timeoutMs);
+    if (result instanceof GatewayTimeoutError) await refuse(request, response, result, requestId, url.pathname);
+    else writeResult(response, result);
   }
+  // A connection idle between requests is closed after 5 s; a client must send its headers
+  // within 30 s and its whole request within 60 s (slow clients cannot hold sockets forever).
   server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const refusal =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new HeaderFieldsTooLargeError(`The request line and headers may take at most ${maxHeaderBytes} bytes.`)
+        : error.code === 'ECONNRESET' || error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? undefined
+          : new MalformedRequestError('The request is not valid HTTP/1.1.');
+    if (refusal === undefined) socket.destroy();
+    else void refuseUnparsed(socket, refusal).catch(() => socket.destroy());
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

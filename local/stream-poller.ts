@@ -1,20 +1,27 @@
 /**
  * The local stand-in for Lambda's DynamoDB event source mapping: reads the table's stream
  * from the emulator (DescribeStream, GetShardIterator, GetRecords), and invokes the
- * publisher handler with genuine `DynamoDBStreamEvent`s, as the mapping in
- * infra/constructs/event-publisher.ts would:
+ * publisher handler with genuine `DynamoDBStreamEvent`s, with the settings of the deployed
+ * mapping (shared/events/stream-mapping.ts, the one definition both read):
  *
  * - records that do not pass the filter are dropped without an invocation (FilterCriteria);
  * - a batch holds up to `batchSize` records of one shard, in stream order;
- * - `batchItemFailures` are honoured: the shard is read again from the lowest failed
- *   sequence number (records after it are delivered again too); a thrown error retries the
- *   whole batch; an unknown item identifier counts as a failure of the whole batch;
- * - after `maxRetries` retries of a batch it is given up (`onGiveUp`, the dead-letter queue
- *   of the real mapping) and reading goes on after it.
+ * - `batchItemFailures` are honoured: the next batch starts at the lowest failed sequence
+ *   number (records after it are delivered again too); an unknown item identifier fails
+ *   the whole batch;
+ * - a batch whose invocation throws is split in two when `bisectBatchOnError` is on, and
+ *   the halves are tried in order (a split does not count as a retry, as in Lambda);
+ * - a failing batch is retried until `retryAttempts` retries have failed or its first
+ *   record is older than `maxRecordAgeSeconds`, whichever comes first (-1: no limit); a
+ *   record already older than that is never sent to the function. Records given up are
+ *   sent to the on-failure destination (an SQS queue) as Lambda sends them: their place in
+ *   the stream (`DDBStreamBatchInfo`), not their content. The shard moves on only once the
+ *   queue has taken the message, so nothing is dropped without a trace.
  *
  * Errors reading the stream (the emulator gone, say) are reported and polling goes on, so
  * that `stop()` is always clean.
  */
+import { randomUUID } from 'node:crypto';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -24,8 +31,16 @@ import {
   type _Record as StreamsRecord,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttributeValue, Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { invocationContext } from './lambda-runtime.ts';
+import {
+  matchesFilter,
+  publisherStreamMapping,
+  type GiveUpCondition,
+  type StreamFailureMessage,
+  type StreamMappingSettings,
+} from '#shared/events/stream-mapping';
+import { invocationContext, runInvocation } from './lambda-runtime.ts';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -34,24 +49,29 @@ export interface StreamPollerOptions {
   region: string;
   streamArn: string;
   handler: StreamHandler;
-  /** The function's name in the Lambda context. */
+  /** The function's name in the Lambda context and the on-failure message. */
   functionName?: string;
-  /** Where a shard is first read from. @default 'TRIM_HORIZON' */
-  startingPosition?: 'TRIM_HORIZON' | 'LATEST';
-  /** @default 100 */
-  batchSize?: number;
+  /**
+   * The mapping's settings; tests and `npm start` may override some (shorter limits).
+   * @default publisherStreamMapping
+   */
+  mapping?: Partial<StreamMappingSettings>;
   /** Pause between polls of a shard with nothing new. @default 250 */
   pollIntervalMs?: number;
-  /** Retries of a failing batch before it is given up. @default 5 */
-  maxRetries?: number;
-  /** Pause before retry n is `retryDelayMs * 2^(n-1)`, at most 5 s. @default 200 */
+  /** Pause before retry n is `retryDelayMs * 2^(n-1)`, at most `maxRetryDelayMs`. @default 200 */
   retryDelayMs?: number;
-  /** The mapping's filter: records for which it is false are not delivered. @default all */
+  /** @default 5000 */
+  maxRetryDelayMs?: number;
+  /** Replaces the mapping's filter (a predicate on the Lambda record). @default the mapping's pattern */
   filter?: (record: DynamoDBRecord) => boolean;
-  /** Called with the records of a batch given up after `maxRetries` (from the first failure on). */
-  onGiveUp?: (records: DynamoDBRecord[], reason: string) => void;
-  /** Called when reading the stream or invoking the handler goes wrong. */
+  /** The on-failure destination: an SQS queue URL. Without one, given-up records are only reported. */
+  deadLetterQueueUrl?: string;
+  /** Called once the records of a batch have been given up (and sent to the queue, if any). */
+  onGiveUp?: (message: StreamFailureMessage, records: DynamoDBRecord[]) => void;
+  /** Called when reading the stream, invoking the handler or sending to the queue goes wrong. */
   onError?: (error: unknown) => void;
+  /** The clock records' ages are measured by. @default Date.now */
+  now?: () => number;
 }
 
 export interface StreamPoller {
@@ -63,11 +83,16 @@ export interface StreamPoller {
 
 interface ShardState {
   shardId: string;
+  /** Where the next GetRecords reads; re-taken after `lastRead` when lost. */
   iterator: string | undefined;
-  /** The last sequence number delivered successfully (or given up). */
-  checkpoint: string | undefined;
-  /** Retries of the batch that starts at `iterator`. */
-  retries: number;
+  /** The last sequence number read from the shard (delivered or waiting in `pending`). */
+  lastRead: string | undefined;
+  /** Records read that passed the filter and are not done yet, in stream order. */
+  pending: DynamoDBRecord[];
+  /** Failed invocations of the batch that starts at `pending[0]`. */
+  attempts: number;
+  /** After a bisection: the size of the next batch. */
+  window: number | undefined;
   closed: boolean;
 }
 
@@ -132,19 +157,79 @@ export function firstFailure(records: readonly DynamoDBRecord[], response: Dynam
   return first;
 }
 
+/** Seconds since the record was written (its ApproximateCreationDateTime). */
+const ageSeconds = (record: DynamoDBRecord, nowMs: number): number =>
+  nowMs / 1000 - (record.dynamodb?.ApproximateCreationDateTime ?? nowMs / 1000);
+
+const isoSeconds = (epochSeconds: number | undefined): string =>
+  new Date((epochSeconds ?? 0) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The message Lambda sends to a stream mapping's on-failure destination for `records`. */
+export function streamFailureMessage(options: {
+  records: readonly DynamoDBRecord[];
+  shardId: string;
+  streamArn: string;
+  functionArn: string;
+  condition: GiveUpCondition;
+  invokeCount: number;
+  functionError: boolean;
+  now: Date;
+}): StreamFailureMessage {
+  const { records } = options;
+  const first = records[0]?.dynamodb;
+  const last = records.at(-1)?.dynamodb;
+  return {
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: options.functionArn,
+      condition: options.condition,
+      approximateInvokeCount: options.invokeCount,
+    },
+    responseContext: {
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      ...(options.functionError ? { functionError: 'Unhandled' } : {}),
+    },
+    version: '1.0',
+    timestamp: options.now.toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: options.shardId,
+      startSequenceNumber: first?.SequenceNumber ?? '',
+      endSequenceNumber: last?.SequenceNumber ?? '',
+      approximateArrivalOfFirstRecord: isoSeconds(first?.ApproximateCreationDateTime),
+      approximateArrivalOfLastRecord: isoSeconds(last?.ApproximateCreationDateTime),
+      batchSize: records.length,
+      streamArn: options.streamArn,
+    },
+  };
+}
+
+/** Whether a batch is past the mapping's limits: which condition, or undefined to retry. */
+export function giveUpCondition(
+  mapping: Pick<StreamMappingSettings, 'retryAttempts' | 'maxRecordAgeSeconds'>,
+  failedInvocations: number,
+  oldestAgeSeconds: number,
+): GiveUpCondition | undefined {
+  if (mapping.maxRecordAgeSeconds !== -1 && oldestAgeSeconds > mapping.maxRecordAgeSeconds) return 'RecordAgeExceeded';
+  if (mapping.retryAttempts !== -1 && failedInvocations > mapping.retryAttempts) return 'RetryAttemptsExhausted';
+  return undefined;
+}
+
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
-  const client = new DynamoDBStreamsClient({
-    endpoint: options.endpoint,
-    region: options.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  const batchSize = options.batchSize ?? 100;
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const client = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: options.region, credentials, maxAttempts: 1 });
+  const sqs =
+    options.deadLetterQueueUrl === undefined
+      ? undefined
+      : new SQSClient({ endpoint: options.endpoint, region: options.region, credentials, maxAttempts: 1 });
+  const mapping: StreamMappingSettings = { ...publisherStreamMapping, ...options.mapping };
   const pollIntervalMs = options.pollIntervalMs ?? 250;
-  const maxRetries = options.maxRetries ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 200;
-  const filter = options.filter ?? (() => true);
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
+  const filter = options.filter ?? ((record: DynamoDBRecord) => matchesFilter(record, mapping.filter));
+  const now = options.now ?? Date.now;
   const functionName = options.functionName ?? 'publish-route-events';
+  const functionArn = `arn:aws:lambda:${options.region}:000000000000:function:${functionName}`;
   const onError = options.onError ?? ((error: unknown) => console.error('stream poller:', error));
   const shards = new Map<string, ShardState>();
   /** Waiters for an idle poll that starts at or after `from`. */
@@ -167,8 +252,16 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       if (shardId === undefined || shards.has(shardId)) continue;
       // A shard found later (a child of a closed one) is read from its start.
       const first = shards.size === 0;
-      const state: ShardState = { shardId, iterator: undefined, checkpoint: undefined, retries: 0, closed: false };
-      state.iterator = await iteratorAt(shardId, first ? (options.startingPosition ?? 'TRIM_HORIZON') : 'TRIM_HORIZON');
+      const state: ShardState = {
+        shardId,
+        iterator: undefined,
+        lastRead: undefined,
+        pending: [],
+        attempts: 0,
+        window: undefined,
+        closed: false,
+      };
+      state.iterator = await iteratorAt(shardId, first ? mapping.startingPosition : 'TRIM_HORIZON');
       shards.set(shardId, state);
     }
   }
@@ -185,54 +278,103 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return ShardIterator;
   }
 
-  /** Polls a shard once; returns whether it delivered (or tried to deliver) anything. */
-  async function pollShard(state: ShardState): Promise<boolean> {
+  /** Reads the next records of a shard into `pending`. */
+  async function read(state: ShardState): Promise<void> {
     if (state.iterator === undefined) {
       state.iterator =
-        state.checkpoint === undefined
+        state.lastRead === undefined
           ? await iteratorAt(state.shardId, 'TRIM_HORIZON')
-          : await iteratorAt(state.shardId, 'AFTER_SEQUENCE_NUMBER', state.checkpoint);
+          : await iteratorAt(state.shardId, 'AFTER_SEQUENCE_NUMBER', state.lastRead);
     }
-    const output = await client.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: batchSize }));
-    const next = output.NextShardIterator;
+    const output = await client.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: mapping.batchSize }));
     const all = (output.Records ?? []).map((record) => lambdaRecord(record, options.streamArn));
-    if (next === undefined) state.closed = true;
-    const records = all.filter(filter);
-    const last = all.at(-1)?.dynamodb?.SequenceNumber;
-    if (records.length === 0) {
-      // Nothing for the function (or filtered out): move past it.
-      state.iterator = next;
-      if (last !== undefined) state.checkpoint = last;
-      return false;
+    state.iterator = output.NextShardIterator;
+    if (output.NextShardIterator === undefined) state.closed = true;
+    state.lastRead = all.at(-1)?.dynamodb?.SequenceNumber ?? state.lastRead;
+    state.pending.push(...all.filter(filter));
+  }
+
+  /** Sends records to the on-failure destination; returns false when that failed (try again later). */
+  async function giveUp(
+    state: ShardState,
+    records: DynamoDBRecord[],
+    condition: GiveUpCondition,
+    functionError: boolean,
+  ): Promise<boolean> {
+    const message = streamFailureMessage({
+      records,
+      shardId: state.shardId,
+      streamArn: options.streamArn,
+      functionArn,
+      condition,
+      invokeCount: state.attempts,
+      functionError,
+      now: new Date(now()),
+    });
+    if (sqs !== undefined) {
+      try {
+        await sqs.send(new SendMessageCommand({ QueueUrl: options.deadLetterQueueUrl, MessageBody: JSON.stringify(message) }));
+      } catch (error) {
+        onError(error);
+        return false;
+      }
     }
-    let response: DynamoDBBatchResponse | undefined;
+    state.pending.splice(0, records.length);
+    state.attempts = 0;
+    state.window = undefined;
+    options.onGiveUp?.(message, records);
+    return true;
+  }
+
+  /** Polls a shard once; returns whether it delivered (or tried to deliver) anything. */
+  async function pollShard(state: ShardState): Promise<boolean> {
+    if (state.pending.length === 0) await read(state);
+    if (state.pending.length === 0) return false;
+
+    // Records already too old are not sent to the function (the stream is in time order,
+    // so they lead the batch).
+    const expired = state.pending
+      .slice(0, mapping.batchSize)
+      .filter((record) => giveUpCondition({ ...mapping, retryAttempts: -1 }, 0, ageSeconds(record, now())) !== undefined);
+    if (expired.length > 0) {
+      if (!(await giveUp(state, expired, 'RecordAgeExceeded', state.attempts > 0))) await sleep(1_000);
+      return true;
+    }
+
+    const batch = state.pending.slice(0, Math.min(mapping.batchSize, state.window ?? mapping.batchSize));
+    const context = invocationContext({ functionName, timeoutMs: 60_000 });
     let failedAt: number | undefined;
-    let reason = 'batchItemFailures';
+    let threw = false;
     try {
-      response = await options.handler({ Records: records }, invocationContext({ functionName, timeoutMs: 60_000 }));
-      failedAt = firstFailure(records, response);
+      const response = await runInvocation(context, () => options.handler({ Records: batch }, context));
+      failedAt = mapping.reportBatchItemFailures ? firstFailure(batch, response) : undefined;
     } catch (error) {
+      threw = true;
       failedAt = 0;
-      reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       onError(error);
     }
     if (failedAt === undefined) {
-      state.iterator = next;
-      state.checkpoint = last;
-      state.retries = 0;
+      state.pending.splice(0, batch.length);
+      state.attempts = 0;
+      state.window = undefined;
       return true;
     }
-    const failedSequence = records[failedAt]?.dynamodb?.SequenceNumber ?? '';
-    if (state.retries >= maxRetries) {
-      options.onGiveUp?.(records.slice(failedAt), reason);
-      state.iterator = next;
-      state.checkpoint = last;
-      state.retries = 0;
+    if (threw && mapping.bisectBatchOnError && batch.length > 1) {
+      // Split in two and try the first half; a split is not a retry.
+      state.window = Math.ceil(batch.length / 2);
       return true;
     }
-    state.retries += 1;
-    await sleep(Math.min(5_000, retryDelayMs * 2 ** (state.retries - 1)));
-    state.iterator = stopped ? undefined : await iteratorAt(state.shardId, 'AT_SEQUENCE_NUMBER', failedSequence);
+    // The records before the first failure are done: the checkpoint moves to it.
+    state.pending.splice(0, failedAt);
+    state.attempts = failedAt > 0 ? 1 : state.attempts + 1;
+    const failing = batch.slice(failedAt);
+    const oldest = failing[0];
+    const condition = giveUpCondition(mapping, state.attempts, oldest === undefined ? 0 : ageSeconds(oldest, now()));
+    if (condition !== undefined) {
+      if (!(await giveUp(state, failing, condition, threw))) await sleep(1_000);
+      return true;
+    }
+    await sleep(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (state.attempts - 1)));
     return true;
   }
 
@@ -244,13 +386,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         await discoverShards();
         for (const state of shards.values()) {
           if (stopped) break;
-          if (state.closed) continue;
+          if (state.closed && state.pending.length === 0) continue;
           if (await pollShard(state)) busy = true;
         }
       } catch (error) {
         if (stopped) break;
         onError(error);
-        // An expired or lost iterator is taken again from the checkpoint.
+        // An expired or lost iterator is taken again after the last record read.
         for (const state of shards.values()) state.iterator = undefined;
         busy = true;
         await sleep(1_000);
@@ -278,6 +420,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       for (const waiter of settledWaiters) waiter.resolve();
       settledWaiters = [];
       client.destroy();
+      sqs?.destroy();
     },
   };
 }

@@ -17,11 +17,12 @@ import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction } from '
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { routeChanges, routesTable } from '../resources.ts';
+import { publisherDeadLetter, publisherStreamMapping } from '../../shared/events/stream-mapping.ts';
+import { routeChanges } from '../resources.ts';
 import type { StageSettings } from '../stage.ts';
 import { repoRoot } from './endpoint-api.ts';
 import { ServiceFunction } from './service-function.ts';
@@ -29,31 +30,22 @@ import { ServiceFunction } from './service-function.ts';
 /** The publisher's handler module, relative to the repository root. */
 export const publisherEntry = 'functions/events/publish-route-events.ts';
 
-/** The event source mapping's settings (asserted by test/infra/event-publisher.test.ts). */
+/**
+ * The event source mapping's settings in CDK's terms, from the one definition the local
+ * stack also reads (shared/events/stream-mapping.ts; asserted by test/infra/event-publisher.test.ts).
+ */
 export const publisherMapping = {
-  batchSize: 100,
-  /** Gather up to this long before invoking: fewer, fuller PutEvents calls. */
-  maxBatchingWindow: Duration.seconds(1),
-  /**
-   * Retry until the record is too old, not a fixed number of times: Lambda retries a stream
-   * batch at once, so ten attempts would give up within seconds of an EventBridge outage.
-   */
-  retryAttempts: -1,
-  /**
-   * A record still failing after 12 h goes to the dead-letter queue, which receives only its
-   * shard and sequence numbers; the stream keeps it 12 h more, and the revision item keeps
-   * it for good (docs/events.md, "Recovering").
-   */
-  maxRecordAge: Duration.hours(12),
-  /** One batch per shard at a time: records of a route (one partition) stay in order. */
-  parallelizationFactor: 1,
+  batchSize: publisherStreamMapping.batchSize,
+  maxBatchingWindow: Duration.seconds(publisherStreamMapping.maxBatchingWindowSeconds),
+  retryAttempts: publisherStreamMapping.retryAttempts,
+  maxRecordAge: Duration.seconds(publisherStreamMapping.maxRecordAgeSeconds),
+  parallelizationFactor: publisherStreamMapping.parallelizationFactor,
+  bisectBatchOnError: publisherStreamMapping.bisectBatchOnError,
+  reportBatchItemFailures: publisherStreamMapping.reportBatchItemFailures,
 } as const;
 
-/** Only INSERTs of revision items invoke the publisher. */
-export const publisherFilter = {
-  eventName: FilterRule.isEqual('INSERT'),
-  dynamodb: { Keys: { [routesTable.sortKey.name]: { S: FilterRule.beginsWith('REV#') } } },
-};
+/** Only INSERTs of revision items invoke the publisher (the pattern in Lambda's JSON syntax). */
+export const publisherFilter = publisherStreamMapping.filter;
 
 export interface EventPublisherProps {
   stage: StageSettings;
@@ -109,7 +101,7 @@ export class EventPublisher extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(publisherDeadLetter.retentionDays),
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -118,12 +110,10 @@ export class EventPublisher extends Construct {
     });
     this.function.addEventSource(
       new DynamoEventSource(table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
+        startingPosition: StartingPosition[publisherStreamMapping.startingPosition],
         ...publisherMapping,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        filters: [FilterCriteria.filter(publisherFilter)],
+        filters: [FilterCriteria.filter({ ...publisherFilter })],
       }),
     );
     this.iteratorAgeAlarm = new Alarm(this, 'IteratorAgeAlarm', {

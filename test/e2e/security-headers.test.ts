@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ResourceNotFoundException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { repoRoot } from '#local/paths';
+import { childProcessEnv } from '#local/lambda-runtime';
 import type { LocalServer } from '#local/server';
 import { endpoints } from '#shared/http/endpoints';
 import { dynamoDbClient, tableName } from '#shared/clients/dynamodb';
@@ -268,7 +269,7 @@ describe('with CORS_ALLOWED_ORIGINS set (a server in its own process)', () => {
     ].join('\n');
     child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['--input-type=module', '--eval', script], {
       cwd: repoRoot,
-      env: { ...process.env, CORS_ALLOWED_ORIGINS: allowed },
+      env: childProcessEnv({ CORS_ALLOWED_ORIGINS: allowed }),
     });
     const url = await new Promise<string>((resolve, reject) => {
       let printed = '';

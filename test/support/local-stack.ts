@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '#local/paths';
+import { childProcessEnv } from '#local/lambda-runtime';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '#local/server';
 
 export async function startTestApi(options: LocalServerOptions = {}): Promise<LocalServer> {
@@ -22,6 +23,7 @@ export interface StartOutputs {
   EventBusName: string;
   TapQueueUrl: string;
   RouteChangesQueueUrl: string;
+  PublisherDeadLetterQueueUrl: string;
   EmulatorPid: number;
 }
 
@@ -32,17 +34,26 @@ export interface StartedStack {
   printed: () => string;
   /** SIGTERM (or SIGINT, as Ctrl-C sends), resolving with the exit code; removes the outputs folder. */
   stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number | null>;
+  /** Resolves with the exit code once the process has exited, however. */
+  exited: Promise<number | null>;
+  /** The folder outputs.json is in (TM_LOCAL_DIR). */
+  localDir: string;
+}
+
+export interface SpawnOptions {
+  /** Extra environment for the stack (LOCAL_EVENTS_RETRY_ATTEMPTS, ...). */
+  env?: Record<string, string>;
 }
 
 /**
  * `npm start` as a user runs it: local/start.ts in its own process with its own emulator,
  * on a free port, writing outputs.json to a fresh temporary folder.
  */
-export async function spawnStartedStack(): Promise<StartedStack> {
+export async function spawnStartedStack(options: SpawnOptions = {}): Promise<StartedStack> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tm-start-'));
   const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: '0', TM_LOCAL_DIR: dir },
+    env: childProcessEnv({ PORT: '0', TM_LOCAL_DIR: dir, ...options.env }),
   });
   let printed = '';
   await new Promise<void>((resolve, reject) => {
@@ -66,6 +77,8 @@ export async function spawnStartedStack(): Promise<StartedStack> {
   return {
     child,
     outputs,
+    exited,
+    localDir: dir,
     printed: () => printed,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
