@@ -249,7 +249,10 @@ function writeResult(response: ServerResponse, result: APIGatewayProxyResult): v
 
 interface Refusal {
   error: HttpError | unknown;
+  /** The gateway's own id of the request (API Gateway's `$context.requestId`). */
   requestId: string;
+  /** The caller's `x-request-id`, when it sent a sane one. */
+  correlationId?: string | undefined;
   instance: string;
 }
 
@@ -259,13 +262,13 @@ interface Refusal {
  * response headers).
  */
 const gatewayResponse = middy<Refusal, APIGatewayProxyResult>(async (refusal: Refusal) =>
-  problemResponse(refusal.error, refusal.requestId, refusal.instance),
+  problemResponse(refusal.error, refusal.requestId, refusal.instance, refusal.correlationId),
 ).use(httpSecurityHeaders());
 
-/** The caller's `x-request-id` when it is sane (as the handler factory echoes it), else ours. */
-function refusalIdOf(request: IncomingMessage, requestId: string): string {
+/** The caller's `x-request-id` when it is sane (as the handler factory reads it). */
+function correlationIdOf(request: IncomingMessage): string | undefined {
   const given = request.headers['x-request-id'];
-  return callerRequestId(typeof given === 'string' ? given : undefined) ?? requestId;
+  return callerRequestId(typeof given === 'string' ? given : undefined);
 }
 
 async function refuse(
@@ -275,7 +278,7 @@ async function refuse(
   requestId: string,
   instance: string,
 ): Promise<void> {
-  const refusal = { error, requestId: refusalIdOf(request, requestId), instance };
+  const refusal = { error, requestId, correlationId: correlationIdOf(request), instance };
   writeResult(response, await gatewayResponse(refusal, {} as Context));
 }
 
