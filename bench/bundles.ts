@@ -9,7 +9,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { esmRequireBanner } from '#infra/constructs/service-function';
+import { bundlingAliasTargets, esmRequireBanner } from '#infra/constructs/service-function';
 
 export interface Variant {
   id: string;
@@ -41,6 +41,8 @@ export function productionOptions(entry: string, outdir: string): BuildOptions {
     mainFields: ['module', 'main'],
     external: [],
     banner: { js: esmRequireBanner },
+    alias: { ...bundlingAliasTargets },
+    metafile: true,
     logLevel: 'warning',
   };
 }

@@ -12,6 +12,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
 import { defaultMetricsNamespace, defaultServiceName } from '../../shared/config.ts';
 import { routesTable } from '../resources.ts';
 import type { LogLevel } from '../stage.ts';
@@ -27,6 +28,29 @@ export const metricsNamespace = defaultMetricsNamespace;
  */
 export const esmRequireBanner =
   "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);";
+
+/**
+ * Packages replaced at bundling time (esbuild `--alias`), the same in CDK and in
+ * bench/bundles.ts, so that each function loads only what it uses (figures: `npm run bench`):
+ * - `zod` by its API without the ~50 locales that its namespace export drags into every
+ *   bundle (infra/bundling/zod-without-locales.mjs);
+ * - the SDK's default credential chain by the environment provider, the only one a Lambda
+ *   function uses (infra/bundling/credentials-from-environment.mjs);
+ * - `semver`, which only the X-Ray SDK's SDK-v2 patcher calls, by that one function
+ *   (infra/bundling/semver-gte.mjs).
+ * Absolute paths: esbuild resolves an alias's path from its working directory, which differs
+ * between the two.
+ */
+export const bundlingAliasTargets = {
+  zod: fileURLToPath(new URL('../bundling/zod-without-locales.mjs', import.meta.url)),
+  '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../bundling/credentials-from-environment.mjs', import.meta.url)),
+  semver: fileURLToPath(new URL('../bundling/semver-gte.mjs', import.meta.url)),
+} as const;
+
+/** {@link bundlingAliasTargets} as `NodejsFunction`'s `esbuildArgs`. */
+const bundlingAliases: Record<string, string> = Object.fromEntries(
+  Object.entries(bundlingAliasTargets).map(([name, target]) => [`--alias:${name}`, target]),
+);
 
 /**
  * What `read` grants: item reads, queries and the readiness check's DescribeTable. No Scan:
@@ -130,6 +154,7 @@ export class ServiceFunction extends NodejsFunction {
         // The SDK is bundled: a pinned, tree-shaken copy instead of whatever the runtime ships.
         externalModules: [],
         banner: esmRequireBanner,
+        esbuildArgs: { ...bundlingAliases },
       },
     });
     this.functionLogGroup = logGroup;
