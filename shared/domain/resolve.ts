@@ -203,12 +203,19 @@ function compile(route: Route): CompiledRoute {
   };
 }
 
+/** The last route resolved and its plan: a WeakMap lookup costs more than the rest of a decision. */
+let lastRoute: Route | undefined;
+let lastPlan: CompiledRoute | undefined;
+
 function compiled(route: Route): CompiledRoute {
+  if (route === lastRoute && lastPlan !== undefined) return lastPlan;
   let result = compiledRoutes.get(route);
   if (result === undefined) {
     result = compile(route);
     compiledRoutes.set(route, result);
   }
+  lastRoute = route;
+  lastPlan = result;
   return result;
 }
 
