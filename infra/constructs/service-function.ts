@@ -9,7 +9,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
@@ -148,7 +148,11 @@ export class ServiceFunction extends NodejsFunction {
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
+        // The map goes into the asset (to decode a stack trace offline) without the
+        // sourceMappingURL comment, so `--enable-source-maps` never parses it at cold start:
+        // `npm run bench` measured a linked map at about +10% import CPU and heap.
         sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
         mainFields: ['module', 'main'],
         // The SDK is bundled: a pinned, tree-shaken copy instead of whatever the runtime ships.

@@ -22,6 +22,7 @@ import { logger, metrics } from '../observability.ts';
 import { routePk } from '../store/route-keys.ts';
 import { getRoute, type RouteKey } from '../store/route.store.ts';
 import { RouteCache, type CacheResult } from './route-cache.ts';
+import { approximateRouteBytes } from './route-size.ts';
 
 const milliseconds = z.coerce.number().int().min(0);
 
@@ -60,17 +61,6 @@ export const routeCache = new RouteCache<RouteKey, Route>({
   onBreakerOpen: () => metrics.addMetric(metricNames.resolveBreakerOpened, 'Count', 1),
 });
 
-/**
- * What a cached route costs in memory, roughly: two bytes per character of its JSON (the
- * parsed objects take about as much as the text), plus the entry, its key and the compiled
- * resolution plan. Computed once per load; an absence costs only the entry.
- */
-export function approximateRouteBytes(route: Route | undefined, id: string): number {
-  const entry = 256 + 2 * id.length;
-  if (route === undefined) return entry;
-  const versions = Object.keys(route.versions).length;
-  return entry + 2 * JSON.stringify(route).length + 512 + 96 * (versions + route.rules.length);
-}
 
 /** The route load, or a `TimeoutError` once `ms` have passed (the load runs on regardless). */
 function withDeadline<T>(load: Promise<T>, ms: number): Promise<T> {
