@@ -143,6 +143,12 @@ interface CompiledRoute {
    * the first `i` with `b * total < cum_i * BUCKETS`, that is `b < ceil(cum_i * BUCKETS / total)`.
    */
   upperBuckets: Int32Array;
+  /**
+   * With many candidates, the candidate of every bucket (10,000 bytes), so that a sticky
+   * decision costs the same with 50 versions as with 2: a binary search's mispredicted
+   * branches grow with the number of versions. Undefined with few candidates.
+   */
+  bucketTable: Uint8Array | undefined;
   /** Cumulative weights, for keyless choices: the first `i` with `point * total < cum_i`. */
   cumulative: Float64Array;
   total: number;
@@ -161,6 +167,12 @@ const compiledRoutes = new WeakMap<Route, CompiledRoute>();
 function answer(route: Route, name: string, version: Version, reason: ResolveReason): Resolution {
   return { version: name, url: version.url, revision: route.revision, reason };
 }
+
+/**
+ * Above this many weighted candidates a route gets a bucket table. A route has at most 50
+ * versions (API.md), so an index fits a byte.
+ */
+const tableThreshold = 4;
 
 function compile(route: Route): CompiledRoute {
   const candidates = weightedCandidates(route);
@@ -189,10 +201,20 @@ function compile(route: Route): CompiledRoute {
     }
   }
   const fallbackVersion = route.defaultVersion === undefined ? undefined : active(route.defaultVersion);
+  let bucketTable: Uint8Array | undefined;
+  if (candidates.length > tableThreshold) {
+    bucketTable = new Uint8Array(BUCKETS);
+    let from = 0;
+    upperBuckets.forEach((upper, index) => {
+      bucketTable?.fill(index, from, upper);
+      from = upper;
+    });
+  }
   return {
     prefixState: keyPrefixState(route),
     weighted: candidates.map(([name, version]) => answer(route, name, version, 'weighted')),
     upperBuckets,
+    bucketTable,
     cumulative,
     total,
     rules,
@@ -276,10 +298,13 @@ export function resolve(route: Route, request: ResolveRequest): Resolution {
   }
 
   if (plan.weighted.length > 0) {
-    const index =
-      request.key !== undefined
-        ? firstAbove(plan.upperBuckets, (fnv1aUtf8(plan.prefixState, request.key) >>> 0) % BUCKETS)
-        : firstAbove(plan.cumulative, (request.random ?? Math.random)() * plan.total);
+    let index: number;
+    if (request.key !== undefined) {
+      const bucket = (fnv1aUtf8(plan.prefixState, request.key) >>> 0) % BUCKETS;
+      index = plan.bucketTable === undefined ? firstAbove(plan.upperBuckets, bucket) : (plan.bucketTable[bucket] as number);
+    } else {
+      index = firstAbove(plan.cumulative, (request.random ?? Math.random)() * plan.total);
+    }
     const chosen = plan.weighted[index];
     if (chosen !== undefined) return copy(chosen);
   }
