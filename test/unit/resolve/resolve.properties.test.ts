@@ -99,6 +99,23 @@ describe('the compiled engine against the reference contract', () => {
   });
 });
 
+describe('the bucket table of routes with many versions', () => {
+  it('picks what the reference picks with 5 to 50 weighted versions', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 5, maxLength: 50 }), (weights) => {
+        const target = route(Object.fromEntries(weights.map((weight, index) => [`v${index}`, version(`v${index}`, weight)])));
+        for (let index = 0; index < 500; index += 1) {
+          const key = `user-${index}`;
+          const expected = referenceWeighted(target, key);
+          if (expected === undefined) return;
+          expect(resolve(target, { key, headers: {} }).version).toBe(expected);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('stickiness properties', () => {
   it('gives the same key the same version on the same revision, also from a copy of the route', () => {
     fc.assert(
