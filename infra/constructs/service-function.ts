@@ -37,7 +37,9 @@ export const esmRequireBanner =
  * - the SDK's default credential chain by the environment provider, the only one a Lambda
  *   function uses (infra/bundling/credentials-from-environment.mjs);
  * - `semver`, which only the X-Ray SDK's SDK-v2 patcher calls, by that one function
- *   (infra/bundling/semver-gte.mjs).
+ *   (infra/bundling/semver-gte.mjs);
+ * - `node:http` by the same module through `require`, so that no ESM facade reads its lazy
+ *   `WebSocket` export and loads undici at cold start (infra/bundling/node-http.mjs).
  * Absolute paths: esbuild resolves an alias's path from its working directory, which differs
  * between the two.
  */
@@ -45,6 +47,7 @@ export const bundlingAliasTargets = {
   zod: fileURLToPath(new URL('../bundling/zod-without-locales.mjs', import.meta.url)),
   '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../bundling/credentials-from-environment.mjs', import.meta.url)),
   semver: fileURLToPath(new URL('../bundling/semver-gte.mjs', import.meta.url)),
+  'node:http': fileURLToPath(new URL('../bundling/node-http.mjs', import.meta.url)),
 } as const;
 
 /** {@link bundlingAliasTargets} as `NodejsFunction`'s `esbuildArgs`. */

@@ -3,7 +3,7 @@
  * `ServiceFunction`, built as bench/bundles.ts builds them) stays under 600 KiB of minified
  * JS, read from esbuild's metafile. Also pins what keeps them there: the bundling aliases of
  * infra/constructs/service-function.ts (zod without its locales, the environment-only
- * credential provider, semver's one function) and that no code depends on what they leave out.
+ * credential provider, semver's one function, node:http through require) and that no code depends on what they leave out.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +43,15 @@ describe('function bundles', () => {
       const packages = new Set([...bundle.inputBytes.keys()].map(packageOf));
       const providers = [...packages].filter((name) => name.startsWith('@aws-sdk/credential-provider-') || name === '@aws-sdk/nested-clients');
       expect(providers.filter((name) => name !== '@aws-sdk/credential-provider-env')).toEqual([]);
+    }
+  });
+
+  it('imports node:http through require only, so no ESM facade loads undici at cold start', () => {
+    for (const bundle of bundles) {
+      const esmImports = Object.values(bundle.metafile.outputs).flatMap((output) =>
+        output.imports.filter((record) => record.path === 'node:http' && record.kind === 'import-statement'),
+      );
+      expect(esmImports).toEqual([]);
     }
   });
 
