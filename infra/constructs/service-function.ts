@@ -39,7 +39,9 @@ export const esmRequireBanner =
  * - `semver`, which only the X-Ray SDK's SDK-v2 patcher calls, by that one function
  *   (infra/bundling/semver-gte.mjs);
  * - `node:http` by the same module through `require`, so that no ESM facade reads its lazy
- *   `WebSocket` export and loads undici at cold start (infra/bundling/node-http.mjs).
+ *   `WebSocket` export and loads undici at cold start (infra/bundling/node-http.mjs), and
+ *   `node:process` by the global `process`, so that no facade sets up standard input
+ *   (infra/bundling/node-process.mjs).
  * Absolute paths: esbuild resolves an alias's path from its working directory, which differs
  * between the two.
  */
@@ -48,6 +50,7 @@ export const bundlingAliasTargets = {
   '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../bundling/credentials-from-environment.mjs', import.meta.url)),
   semver: fileURLToPath(new URL('../bundling/semver-gte.mjs', import.meta.url)),
   'node:http': fileURLToPath(new URL('../bundling/node-http.mjs', import.meta.url)),
+  'node:process': fileURLToPath(new URL('../bundling/node-process.mjs', import.meta.url)),
 } as const;
 
 /** {@link bundlingAliasTargets} as `NodejsFunction`'s `esbuildArgs`. */

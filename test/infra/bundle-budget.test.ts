@@ -3,7 +3,7 @@
  * `ServiceFunction`, built as bench/bundles.ts builds them) stays under 600 KiB of minified
  * JS, read from esbuild's metafile. Also pins what keeps them there: the bundling aliases of
  * infra/constructs/service-function.ts (zod without its locales, the environment-only
- * credential provider, semver's one function, node:http through require) and that no code depends on what they leave out.
+ * credential provider, semver's one function, node:http and node:process without ESM facades) and that no code depends on what they leave out.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -46,10 +46,10 @@ describe('function bundles', () => {
     }
   });
 
-  it('imports node:http through require only, so no ESM facade loads undici at cold start', () => {
+  it('imports node:http and node:process without ESM facades (which load undici and set up stdin at cold start)', () => {
     for (const bundle of bundles) {
       const esmImports = Object.values(bundle.metafile.outputs).flatMap((output) =>
-        output.imports.filter((record) => record.path === 'node:http' && record.kind === 'import-statement'),
+        output.imports.filter((record) => ['node:http', 'node:process'].includes(record.path) && record.kind === 'import-statement'),
       );
       expect(esmImports).toEqual([]);
     }
