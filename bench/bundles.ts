@@ -89,6 +89,20 @@ export const variants: readonly Variant[] = [
   },
   { id: 'f2', label: 'inline source map', productionChoice: 'an unlinked map (vs inline)', options: (o) => ({ ...o, sourcemap: 'inline' }), nodeOptions: productionNodeOptions },
   {
+    id: 'h',
+    label: "Powertools' tracer (and the X-Ray SDK) replaced by a no-op",
+    productionChoice: 'tracing with Powertools and the X-Ray SDK (vs none)',
+    options: (o) => ({
+      ...o,
+      alias: {
+        ...o.alias,
+        '@aws-lambda-powertools/tracer/middleware': path.join(standIns, 'no-op-tracer-middleware.mjs'),
+        '@aws-lambda-powertools/tracer': path.join(standIns, 'no-op-tracer.mjs'),
+      },
+    }),
+    nodeOptions: productionNodeOptions,
+  },
+  {
     id: 'g',
     label: 'production bundle, loaded without --enable-source-maps',
     productionChoice: 'NODE_OPTIONS=--enable-source-maps (vs unset)',
@@ -97,6 +111,8 @@ export const variants: readonly Variant[] = [
     nodeOptions: '',
   },
 ];
+
+const standIns = path.join(import.meta.dirname, 'stand-ins');
 
 export interface BuiltBundle {
   variant: Variant;
