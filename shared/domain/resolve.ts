@@ -259,12 +259,13 @@ function firstAbove(bounds: Int32Array | Float64Array, value: number): number {
  * the direct lookup nearly always decides; otherwise names are compared case-insensitively.
  */
 function headerValue(headers: ResolveRequest['headers'], lowerName: string): string | undefined {
+  // `typeof`, not `!== undefined`: a rule on `constructor` must not read Object.prototype's.
   const direct = headers[lowerName];
-  if (direct !== undefined) return direct;
+  if (typeof direct === 'string') return direct;
   for (const name in headers) {
     if (name.length === lowerName.length && name !== lowerName && name.toLowerCase() === lowerName) {
       const value = headers[name];
-      if (value !== undefined) return value;
+      if (typeof value === 'string') return value;
     }
   }
   return undefined;

@@ -99,6 +99,18 @@ describe('the compiled engine against the reference contract', () => {
   });
 });
 
+describe('rules on header names that Object.prototype also has', () => {
+  it('matches a rule on `constructor` only when the request sends that header', () => {
+    const target = route(
+      { v1: version('v1', 100), v2: version('v2', 0) },
+      { rules: [{ header: 'Constructor', equals: 'x', version: 'v2' }], defaultVersion: 'v1' },
+    );
+    expect(resolve(target, { key: 'a', headers: {} }).version).toBe('v1');
+    expect(resolve(target, { key: 'a', headers: { constructor: 'x' } }).version).toBe('v2');
+    expect(resolve(target, { key: 'a', headers: { CONSTRUCTOR: 'x' } }).version).toBe('v2');
+  });
+});
+
 describe('the bucket table of routes with many versions', () => {
   it('picks what the reference picks with 5 to 50 weighted versions', () => {
     fc.assert(
