@@ -288,11 +288,20 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
     await sleep(TTL_MS + 50);
 
     const fault = injectFault(dynamoDbClient, { command: 'GetItemCommand', times: 1000, error: serverError });
+    const { metrics } = await import('#shared/observability');
+    const { metricNames } = await import('#shared/metric-names');
+    const emitted: string[] = [];
+    const addMetric = metrics.addMetric.bind(metrics);
+    metrics.addMetric = (name, unit, value, resolution) => {
+      emitted.push(name);
+      return addMetric(name, unit, value, resolution);
+    };
     try {
       // Two failed loads (three attempts each) open the breaker (RESOLVE_BREAKER_FAILURES=2).
       expect((await resolveCall({ tenant, query: { version: 'v2' } })).body.version).toBe('v2');
       expectProblem(await resolveCall({ tenant: uniqueTenant() }), 503);
       expect(routeCache.breakerState).toBe('open');
+      expect(emitted.filter((name) => name === metricNames.resolveBreakerOpened)).toHaveLength(1);
       const attempts = fault.attempts;
       expect(attempts).toBe(6);
 
@@ -305,6 +314,7 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(50);
       expect(fault.attempts).toBe(attempts);
     } finally {
+      metrics.addMetric = addMetric;
       fault.remove();
     }
   });
