@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { stop as stopEsbuild } from 'esbuild';
 import { baselineId, buildVariants, repeatId, type BuiltBundle } from './bundles.ts';
 import { runInChild } from './child.ts';
 import { measureColdLoads, type LoadSample, type LoadTarget } from './cold-load.ts';
@@ -228,20 +229,17 @@ function conclusion(result: HandlerResult, bundle: BuiltBundle): { verdict: Verd
 
 function conclusions(results: readonly HandlerResult[]): string {
   const lines: string[] = [];
-  const first = results[0];
-  if (first === undefined) return '';
-  for (const bundle of first.bundles) {
-    const choice = bundle.variant.productionChoice;
+  const variantsSeen = new Map(results.flatMap((result) => result.bundles.map((bundle) => [bundle.variant.id, bundle.variant] as const)));
+  for (const variant of variantsSeen.values()) {
+    const choice = variant.productionChoice;
     if (choice === undefined) continue;
-    const perHandler = results.map((result) => {
-      const match = result.bundles.find((candidate) => candidate.variant.id === bundle.variant.id);
-      if (match === undefined) throw new Error(`no ${bundle.variant.id} for ${result.name}`);
-      return conclusion(result, match);
+    // Only the functions this variant was measured for.
+    const perHandler = results.flatMap((result) => {
+      const match = result.bundles.find((candidate) => candidate.variant.id === variant.id);
+      return match === undefined ? [] : [conclusion(result, match)];
     });
     const verdicts = [...new Set(perHandler.map((item) => item.verdict))].join(' / ');
-    lines.push(
-      `- **${choice}** — ${verdicts}. Undoing it (${bundle.variant.id}: ${bundle.variant.label}): ${perHandler.map((item) => item.text).join('; ')}.`,
-    );
+    lines.push(`- **${choice}** — ${verdicts}. Undoing it (${variant.id}: ${variant.label}): ${perHandler.map((item) => item.text).join('; ')}.`);
   }
   return lines.join('\n');
 }
@@ -321,7 +319,8 @@ function forkStack(): ChildProcess {
   return fork(path.join(import.meta.dirname, 'stack.ts'), [], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    execArgv: ['--import', 'tsx'],
+    // A bounded heap keeps the whole run under 1 GiB; the stack needs far less than this.
+    execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
 }
@@ -373,10 +372,10 @@ type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 async function startBareServer(): Promise<{ url: string; stop: () => void }> {
-  const child = fork(path.join(import.meta.dirname, 'bare-http-server.ts'), [], {
+  const child = fork(path.join(import.meta.dirname, 'bare-http-server.mjs'), [], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    execArgv: ['--import', 'tsx'],
+    execArgv: [],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (message) => resolve(message as { url: string })));
@@ -433,7 +432,10 @@ async function main(): Promise<void> {
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
   log('building every function bundle…');
-  const functionBundles: FunctionBundle[] = await buildAllFunctions(path.join(outRoot, 'functions'));
+  // Only the figures are kept: the metafiles are large.
+  const functionBundles: Pick<FunctionBundle, 'entry' | 'jsBytes' | 'byPackage'>[] = (await buildAllFunctions(path.join(outRoot, 'functions'))).map(
+    ({ entry, jsBytes, byPackage }) => ({ entry, jsBytes, byPackage }),
+  );
   const largest = functionBundles.reduce((big, bundle) => (bundle.jsBytes > big.jsBytes ? bundle : big));
 
   log(`building cold-load variants… (${elapsed()})`);
@@ -449,6 +451,8 @@ async function main(): Promise<void> {
       ),
     })),
   );
+  // esbuild's service process holds on to hundreds of MiB after the builds; nothing is built later.
+  await stopEsbuild();
   const targets: LoadTarget[] = built.flatMap((subject) => subject.bundles.map((bundle) => ({ key: `${subject.name}/${bundle.variant.id}`, bundle })));
   log(`cold loads: ${targets.length} targets × (${rounds} rounds + 1 warm-up)… (${elapsed()})`);
   const samples = await measureColdLoads(targets, rounds, 1, (round) => {
@@ -642,7 +646,7 @@ async function main(): Promise<void> {
     `Cold loads: median over ${rounds} fresh \`node\` processes per target (after one discarded warm-up round), targets interleaved in a new random order each round, each importing the bundle with the handler's environment and \`NODE_OPTIONS=--enable-source-maps\` as \`ServiceFunction\` sets it (except g). "import ms" is \`process.hrtime\` around \`import()\`; "CPU ms" the process's CPU time to the end of the import; deltas against (a) of the same function; a2 loads (a) again (the noise floor); "p" a two-sided Mann–Whitney U test against (a). "asset gzip" is gzip(JS) + gzip(map), a proxy for the deployment zip.`,
     '',
     ...results.flatMap((result) => [`### ${result.name} (${result.note})`, '', bundleTable(result), '']),
-    '### Source maps: what the figures say',
+    '### What the figures say about each choice',
     '',
     `A size difference counts from ${minimumSizeEffect}% of the deployed asset; a load difference when the medians of the import time or of the CPU time differ by ${minimumLoadEffect}% or more with p < ${significance}; a heap difference from ${minimumHeapEffect}%. "confirmed": undoing the production choice makes things worse and nothing better; "not confirmed": only better without it.`,
     '',

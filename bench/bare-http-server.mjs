@@ -1,8 +1,8 @@
-/**
- * The HTTP row's baseline: a bare `node:http` server in a process of its own answering every
- * request with a resolution-sized JSON body and the same kind of headers, doing nothing else.
- * Sends its URL to the parent over IPC; exits when the parent disconnects.
- */
+// The HTTP row's baseline: a bare `node:http` server in a process of its own answering every
+// request with a resolution-sized JSON body and the same kind of headers, doing nothing else.
+// Plain JavaScript run by plain `node` (no tsx loaded). Sends its URL to the parent over IPC;
+// exits when the parent disconnects.
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 
 const body = JSON.stringify({ version: 'v1', url: 'https://checkout-v1.bench.example', revision: 1, reason: 'weighted' });
