@@ -14,11 +14,12 @@ export function runInChild<Request, Result>(
   module: string,
   request: Request,
   environment: NodeJS.ProcessEnv = handlerEnvironment(''),
+  nodeFlags: readonly string[] = [],
 ): Promise<Result> {
   const child = fork(path.join(import.meta.dirname, module), [], {
     cwd: repoRoot,
     env: environment,
-    execArgv: ['--import', 'tsx', '--max-old-space-size=512'],
+    execArgv: ['--import', 'tsx', '--max-old-space-size=512', ...nodeFlags],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -162,6 +162,8 @@ async function run(request: EngineRequest): Promise<EngineResult> {
     const roundKeys = Array.from({ length: slice }, (_, index) => key(round * slice + index));
     for (const name of shuffle(Object.keys(contenders))) {
       const contender = contenders[name] as Contender;
+      // Run with --expose-gc by bench/run.ts: start every block with a clean heap.
+      (globalThis as { gc?: () => void }).gc?.();
       const start = performance.now();
       sink += await contender(roundKeys);
       result[name]?.push(((performance.now() - start) * 1e6) / roundKeys.length);

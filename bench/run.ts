@@ -466,7 +466,7 @@ async function main(): Promise<void> {
   }));
 
   log(`engine: ${engineKeys.toLocaleString('en')} keys… (${elapsed()})`);
-  const engine = await runInChild<EngineRequest, EngineResult>('engine.ts', { keys: engineKeys, rounds: engineRounds });
+  const engine = await runInChild<EngineRequest, EngineResult>('engine.ts', { keys: engineKeys, rounds: engineRounds }, undefined, ['--expose-gc']);
 
   log(`route cache policy… (${elapsed()})`);
   const cache: CacheFigures = await measureRouteCache();
@@ -601,7 +601,7 @@ async function main(): Promise<void> {
     '',
     '## 1. Engine',
     '',
-    `ns per decision, ${engineKeys.toLocaleString('en')} distinct keys split over ${engineRounds} rounds, contenders in a new random order each round, in a child process after a 20,000-key warm-up (bench/engine.ts). Ratios are the median over rounds of the ratio within each round, where the contenders ran side by side. Engine: \`resolve(route, { key, headers })\` on a route with one rule that does not match, 2 versions (90/10) or 50. Bare loop: FNV-1a 32 over the char codes of \`tenant/service/env:key\`, mod 10000, nothing else. unleash-client ${'`getVariant`'} (two variants 900/100, default stickiness) from an in-memory repository; LaunchDarkly \`variation\` (90/10 rollout fallthrough) from TestData, events off, one awaited promise per decision.`,
+    `ns per decision, ${engineKeys.toLocaleString('en')} distinct keys split over ${engineRounds} rounds, contenders in a new random order each round, in a child process after a 20,000-key warm-up (bench/engine.ts). Ratios are the median over rounds of the ratio within each round, where the contenders ran side by side; a full garbage collection before each contender's block (outside the clock) keeps one contender's garbage off the next one's time. Engine: \`resolve(route, { key, headers })\` on a route with one rule that does not match, 2 versions (90/10) or 50. Bare loop: FNV-1a 32 over the char codes of \`tenant/service/env:key\`, mod 10000, nothing else. unleash-client ${'`getVariant`'} (two variants 900/100, default stickiness) from an in-memory repository; LaunchDarkly \`variation\` (90/10 rollout fallthrough) from TestData, events off, one awaited promise per decision.`,
     '',
     engineTable,
     '',
