@@ -632,7 +632,7 @@ async function main(): Promise<void> {
     '',
     '## 4. Bundles and cold start',
     '',
-    `Every function bundled with the production options of \`ServiceFunction\` (aliases included: zod without locales, the environment credential provider, semver's \`gte\`):`,
+    `Every function bundled with the production options of \`ServiceFunction\` (aliases included: zod without locales, the environment credential provider, semver's \`gte\`, node:http and node:process without ESM facades):`,
     '',
     markdownTable(
       ['function', 'JS', 'largest packages'],
