@@ -171,7 +171,12 @@ export class RouteCache<K, V> {
       }
     }
     const pending = this.inFlight.get(id);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) {
+      // A background refresh this caller now waits for: it held an expired copy (fwd=stale).
+      if (entry === undefined) return pending;
+      const result = await pending;
+      return result.source === 'load' ? { ...result, hadExpired: true } : result;
+    }
 
     if (!this.mayCallStore(now)) {
       return this.staleOr(id, now, () => {

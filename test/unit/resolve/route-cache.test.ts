@@ -226,6 +226,19 @@ describe('RouteCache', () => {
     expect(loader.callsFor('a')).toBe(3);
   });
 
+  it('reports an expired copy as held when a caller waits for a refresh already under way', async () => {
+    const { loader, clock, cache } = setup({ refreshAheadMs: 1000 });
+    await cache.get('a');
+    clock.now += 1500;
+    loader.hold();
+    expect(await cache.get('a')).toMatchObject({ source: 'cache' }); // starts the refresh
+    clock.now += 600; // expired while the refresh is still loading
+    const waiting = cache.get('a');
+    loader.open();
+    expect(await waiting).toMatchObject({ source: 'load', hadExpired: true, value: { generation: 2 } });
+    expect(loader.callsFor('a')).toBe(2);
+  });
+
   it('refreshes ahead by default in the second half of the TTL', async () => {
     const { loader, clock, cache } = setup({ refreshAheadMs: undefined });
     await cache.get('a');
