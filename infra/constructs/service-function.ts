@@ -9,9 +9,10 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
 import { defaultMetricsNamespace, defaultServiceName } from '../../shared/config.ts';
 import { routesTable } from '../resources.ts';
 import type { LogLevel } from '../stage.ts';
@@ -27,6 +28,35 @@ export const metricsNamespace = defaultMetricsNamespace;
  */
 export const esmRequireBanner =
   "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);";
+
+/**
+ * Packages replaced at bundling time (esbuild `--alias`), the same in CDK and in
+ * bench/bundles.ts, so that each function loads only what it uses (figures: `npm run bench`):
+ * - `zod` by its API without the ~50 locales that its namespace export drags into every
+ *   bundle (infra/bundling/zod-without-locales.mjs);
+ * - the SDK's default credential chain by the environment provider, the only one a Lambda
+ *   function uses (infra/bundling/credentials-from-environment.mjs);
+ * - `semver`, which only the X-Ray SDK's SDK-v2 patcher calls, by that one function
+ *   (infra/bundling/semver-gte.mjs);
+ * - `node:http` by the same module through `require`, so that no ESM facade reads its lazy
+ *   `WebSocket` export and loads undici at cold start (infra/bundling/node-http.mjs), and
+ *   `node:process` by the global `process`, so that no facade sets up standard input
+ *   (infra/bundling/node-process.mjs).
+ * Absolute paths: esbuild resolves an alias's path from its working directory, which differs
+ * between the two.
+ */
+export const bundlingAliasTargets = {
+  zod: fileURLToPath(new URL('../bundling/zod-without-locales.mjs', import.meta.url)),
+  '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../bundling/credentials-from-environment.mjs', import.meta.url)),
+  semver: fileURLToPath(new URL('../bundling/semver-gte.mjs', import.meta.url)),
+  'node:http': fileURLToPath(new URL('../bundling/node-http.mjs', import.meta.url)),
+  'node:process': fileURLToPath(new URL('../bundling/node-process.mjs', import.meta.url)),
+} as const;
+
+/** {@link bundlingAliasTargets} as `NodejsFunction`'s `esbuildArgs`. */
+const bundlingAliases: Record<string, string> = Object.fromEntries(
+  Object.entries(bundlingAliasTargets).map(([name, target]) => [`--alias:${name}`, target]),
+);
 
 /**
  * What `read` grants: item reads, queries and the readiness check's DescribeTable. No Scan:
@@ -124,7 +154,11 @@ export class ServiceFunction extends NodejsFunction {
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
+        // The map goes into the asset (to decode a stack trace offline) without the
+        // sourceMappingURL comment, so `--enable-source-maps` never parses it at cold start:
+        // `npm run bench` measured a linked map at about +10% import CPU and heap.
         sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
         mainFields: ['module', 'main'],
         // The SDK is bundled: a pinned, tree-shaken copy instead of whatever the runtime ships.
@@ -132,6 +166,7 @@ export class ServiceFunction extends NodejsFunction {
         banner: esmRequireBanner,
         // esbuild's CLI prints a size summary per bundle at its default `info` level: warnings and errors only.
         logLevel: EsbuildLogLevel.WARNING,
+        esbuildArgs: { ...bundlingAliases },
       },
     });
     this.functionLogGroup = logGroup;

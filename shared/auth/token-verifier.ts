@@ -6,6 +6,7 @@
  * (the error mapper logs it); the caller only learns that a valid bearer token is required.
  * No cause ever contains the token itself.
  */
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import type { authEnv } from '../config.ts';
@@ -79,6 +80,30 @@ export interface TokenVerifierOptions {
   audience: string;
   /** The allow-list of JWS algorithms: asymmetric only (config refuses `none` and HS*). */
   algorithms: readonly string[];
+  /** Milliseconds since the epoch, for every time check and the cache. @default Date.now */
+  now?: () => number;
+  /**
+   * The cache of verified tokens; `false` turns it off.
+   * @default { maxEntries: 1000, maxAgeMs: 300000 }
+   */
+  cache?: TokenCacheOptions | false;
+}
+
+export interface TokenCacheOptions {
+  /** Most tokens remembered; the least recently used is forgotten first. */
+  maxEntries: number;
+  /** Longest a verification is reused, whatever the token's `exp`. */
+  maxAgeMs: number;
+}
+
+export const defaultTokenCache: TokenCacheOptions = { maxEntries: 1000, maxAgeMs: 300_000 };
+
+interface CachedPrincipal {
+  principal: Principal;
+  /** Reused from this time on (the token's `nbf` less the skew, or at once). */
+  validFrom: number;
+  /** Reused until this time: the earlier of the token's `exp` and verification + maxAgeMs. */
+  validUntil: number;
 }
 
 /** The parsed `authEnv` section of shared/config.ts. */
@@ -116,29 +141,73 @@ export type TokenVerifier = (authorizationHeader: string | undefined) => Promise
 /**
  * Builds the function that turns an `Authorization` header into a `Principal`: signature
  * with an allowed algorithm, `iss`, `aud`, `exp` (required), `nbf` and `iat` with 60 s of
- * skew, unknown `crit` header parameters refused (jose's default), then the claims above.
+ * skew (an `iat` further in the future is refused: jose checks it only with `maxTokenAge`),
+ * unknown `crit` header parameters refused (jose's default), then the claims above.
+ *
+ * Verifications are cached (ES256 verification was two thirds of a warm resolve): keyed by
+ * the SHA-256 of the token, so no token is kept in memory; reused no later than the token's
+ * `exp` (without the skew) and no longer than `maxAgeMs` after it was verified, never before
+ * its `nbf` less the skew; refusals are never cached. A key removed from the JWKS therefore
+ * keeps accepting the tokens it signed for at most `maxAgeMs`.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const verifyOptions = {
+  const now = options.now ?? Date.now;
+  const cacheOptions = options.cache === undefined ? defaultTokenCache : options.cache;
+  const cache = new Map<string, CachedPrincipal>();
+  const baseOptions = {
     issuer: options.issuer,
     audience: options.audience,
     algorithms: [...options.algorithms],
     clockTolerance: clockToleranceSeconds,
     requiredClaims: ['exp', 'sub'],
   };
+
+  const remember = (id: string, payload: JWTPayload, principal: Principal, at: number): void => {
+    if (cacheOptions === false || payload.exp === undefined) return;
+    const validUntil = Math.min(payload.exp * 1000, at + cacheOptions.maxAgeMs);
+    if (validUntil <= at) return;
+    const validFrom = payload.nbf === undefined ? 0 : (payload.nbf - clockToleranceSeconds) * 1000;
+    cache.set(id, { principal, validFrom, validUntil });
+    while (cache.size > cacheOptions.maxEntries) {
+      const oldest = cache.keys().next();
+      if (oldest.done === true) break;
+      cache.delete(oldest.value);
+    }
+  };
+
   return async (authorizationHeader) => {
     const token = bearerTokenOf(authorizationHeader);
+    const at = now();
+    const id = cacheOptions === false ? '' : createHash('sha256').update(token).digest('base64');
+    if (cacheOptions !== false) {
+      const cached = cache.get(id);
+      if (cached !== undefined) {
+        if (at >= cached.validFrom && at < cached.validUntil) {
+          // Most recently used last, so the bound forgets the least recently used.
+          cache.delete(id);
+          cache.set(id, cached);
+          return cached.principal;
+        }
+        cache.delete(id);
+      }
+    }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, options.keys, verifyOptions));
+      ({ payload } = await jwtVerify(token, options.keys, { ...baseOptions, currentDate: new Date(at) }));
     } catch (cause) {
       throw new UnauthorizedError({ cause: reasonOf(cause) });
     }
+    if (payload.iat !== undefined && payload.iat * 1000 > at + clockToleranceSeconds * 1000) {
+      throw new UnauthorizedError({ cause: new Error('ERR_JWT_CLAIM_VALIDATION_FAILED: "iat" claim is in the future') });
+    }
+    let principal: Principal;
     try {
-      return principalFromClaims(payload);
+      principal = principalFromClaims(payload);
     } catch (cause) {
       throw new UnauthorizedError({ cause: reasonOf(cause) });
     }
+    remember(id, payload, principal, at);
+    return principal;
   };
 }
 

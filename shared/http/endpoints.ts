@@ -69,6 +69,8 @@ export interface EndpointDefinition {
   body?: z.ZodType;
   /** Success responses by status; `null` for an empty body. */
   responses: Record<number, z.ZodType | null>;
+  /** Headers this endpoint adds to every response it answers itself (OpenAPI header objects). */
+  responseHeaders?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
 const RouteListSchema = zod
@@ -318,6 +320,16 @@ export const endpoints = {
     params: RouteParamsSchema,
     query: ResolveQuerySchema,
     responses: { 200: ResolutionSchema },
+    responseHeaders: {
+      'Cache-Status': {
+        description:
+          'RFC 9211: `traffic-manager; hit; ttl=<s>` (from memory, seconds of freshness left), `traffic-manager; fwd=miss; stored` ' +
+          'or `fwd=stale; stored` (loaded; nothing or an expired copy was held), `traffic-manager; hit; ttl=-<s>; detail=stale-if-error` ' +
+          '(the store failed: last-known-good served), `traffic-manager; fwd=miss; detail=store-unavailable` (nothing to serve).',
+        schema: { type: 'string' },
+      },
+      Age: { description: 'Seconds since the route answered from memory was loaded (hits and stale answers).', schema: { type: 'integer', minimum: 0 } },
+    },
   }),
   getSnapshot: define({
     id: 'getSnapshot',

@@ -193,6 +193,12 @@ export function buildOpenApiDocument(endpoints: readonly EndpointDefinition[] = 
             },
           }),
     };
+    // Headers the endpoint itself adds (resolve's Cache-Status and Age), on the answers it gives.
+    for (const [status, response] of Object.entries(responses)) {
+      if (endpoint.responseHeaders !== undefined && !['400', '401', '403', '429', '500'].includes(status)) {
+        response.headers = { ...(response.headers as JsonSchema), ...endpoint.responseHeaders };
+      }
+    }
     (paths[endpoint.path] ??= {})[endpoint.method.toLowerCase()] = operation;
   }
   return {

@@ -1,30 +1,39 @@
 /**
  * The resolve use case: the route from the per-environment cache (./route-cache.ts, over an
- * eventually consistent `GetItem`), then the pure resolution (../domain/resolve.ts).
+ * eventually consistent `GetItem`), then the pure resolution (../domain/resolve.ts), and the
+ * `Cache-Status` (RFC 9211) and `Age` headers that say how fresh the answer is (API.md,
+ * "Stale answers are marked"), on answers and refusals alike.
  *
  * Cache settings come from the environment, each optional (defaults in `resolveCacheEnv`):
- * `RESOLVE_CACHE_TTL_MS`, `RESOLVE_CACHE_NEGATIVE_TTL_MS`, `RESOLVE_CACHE_MAX_STALE_MS`,
- * `RESOLVE_CACHE_MAX_ENTRIES`, `RESOLVE_BREAKER_FAILURES`, `RESOLVE_BREAKER_COOL_DOWN_MS`,
- * `RESOLVE_LOAD_DEADLINE_MS`.
+ * `RESOLVE_CACHE_TTL_MS`, `RESOLVE_CACHE_NEGATIVE_TTL_MS`, `RESOLVE_CACHE_REFRESH_AHEAD_MS`,
+ * `RESOLVE_CACHE_MAX_STALE_MS`, `RESOLVE_CACHE_MAX_BYTES`, `RESOLVE_BREAKER_FAILURES`,
+ * `RESOLVE_BREAKER_COOL_DOWN_MS`, `RESOLVE_LOAD_DEADLINE_MS`.
+ *
+ * Logging: at most one line per request at the default level. A stale answer logs one
+ * warning; a refusal is logged by the error mapper, with the staleness appended as keys.
  */
 import { z } from 'zod';
 import { parseEnv } from '../config.ts';
 import { resolve, type Resolution } from '../domain/resolve.ts';
 import type { Route } from '../domain/route.schema.ts';
-import { RouteNotFoundError } from '../errors/http-errors.ts';
+import { HttpError, RouteNotFoundError } from '../errors/http-errors.ts';
 import { metricNames } from '../metric-names.ts';
 import { logger, metrics } from '../observability.ts';
 import { routePk } from '../store/route-keys.ts';
 import { getRoute, type RouteKey } from '../store/route.store.ts';
-import { RouteCache } from './route-cache.ts';
+import { RouteCache, type CacheResult } from './route-cache.ts';
+import { approximateRouteBytes } from './route-size.ts';
 
 const milliseconds = z.coerce.number().int().min(0);
 
 export const resolveCacheEnv = {
   RESOLVE_CACHE_TTL_MS: milliseconds.default(2000),
   RESOLVE_CACHE_NEGATIVE_TTL_MS: milliseconds.default(1000),
+  /** A hit this close to expiry reloads in the background; default half the TTL. */
+  RESOLVE_CACHE_REFRESH_AHEAD_MS: milliseconds.optional(),
   RESOLVE_CACHE_MAX_STALE_MS: milliseconds.default(300_000),
-  RESOLVE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(1000),
+  /** Memory the cached routes may take, by estimate (32 MiB: about 10,000 typical routes). */
+  RESOLVE_CACHE_MAX_BYTES: z.coerce.number().int().min(65_536).default(32 * 1024 * 1024),
   RESOLVE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   RESOLVE_BREAKER_COOL_DOWN_MS: milliseconds.default(5000),
   /**
@@ -43,11 +52,15 @@ export const routeCache = new RouteCache<RouteKey, Route>({
   keyOf: routePk,
   ttlMs: env.RESOLVE_CACHE_TTL_MS,
   negativeTtlMs: env.RESOLVE_CACHE_NEGATIVE_TTL_MS,
+  ...(env.RESOLVE_CACHE_REFRESH_AHEAD_MS === undefined ? {} : { refreshAheadMs: env.RESOLVE_CACHE_REFRESH_AHEAD_MS }),
   maxStaleMs: env.RESOLVE_CACHE_MAX_STALE_MS,
-  maxEntries: env.RESOLVE_CACHE_MAX_ENTRIES,
+  maxBytes: env.RESOLVE_CACHE_MAX_BYTES,
+  sizeOf: approximateRouteBytes,
   failureThreshold: env.RESOLVE_BREAKER_FAILURES,
   coolDownMs: env.RESOLVE_BREAKER_COOL_DOWN_MS,
+  onBreakerOpen: () => metrics.addMetric(metricNames.resolveBreakerOpened, 'Count', 1),
 });
+
 
 /** The route load, or a `TimeoutError` once `ms` have passed (the load runs on regardless). */
 function withDeadline<T>(load: Promise<T>, ms: number): Promise<T> {
@@ -65,14 +78,56 @@ export interface ResolveRouteRequest {
   headers: Readonly<Record<string, string | undefined>>;
 }
 
+export interface ResolveRouteResult {
+  resolution: Resolution;
+  /** `Cache-Status`, and `Age` when the answer came from memory. */
+  headers: Record<string, string>;
+}
+
+/** The name this cache goes by in `Cache-Status` (RFC 9211 wants one per cache). */
+export const cacheName = 'traffic-manager';
+
+/**
+ * `Cache-Status` and `Age` for a cache result (RFC 9211, RFC 9111). A hit says how many whole
+ * seconds of freshness are left (`ttl`); a load says whether nothing (`fwd=miss`) or an
+ * expired copy (`fwd=stale`) was held and that the result was `stored`; a last-known-good
+ * answer after a failure has a negative `ttl` and `detail=stale-if-error`.
+ */
+export function cacheHeaders(result: CacheResult<unknown>): Record<string, string> {
+  const ttl = Math.floor(result.ttlMs / 1000);
+  const age = String(Math.floor(result.ageMs / 1000));
+  switch (result.source) {
+    case 'cache':
+      return { 'Cache-Status': `${cacheName}; hit; ttl=${ttl}`, Age: age };
+    case 'load':
+      return { 'Cache-Status': `${cacheName}; fwd=${result.hadExpired === true ? 'stale' : 'miss'}; stored` };
+    case 'stale':
+      return { 'Cache-Status': `${cacheName}; hit; ttl=${ttl}; detail=stale-if-error`, Age: age };
+  }
+}
+
+/** Nothing held and nothing loaded: the store failed (or the breaker is open). */
+const forwardFailed = { 'Cache-Status': `${cacheName}; fwd=miss; detail=store-unavailable` };
+
+/** Adds `headers` to a refusal, so that 404 and 503 carry Cache-Status too. */
+function withHeaders(error: unknown, headers: Record<string, string>): unknown {
+  if (error instanceof HttpError) Object.assign(error.headers, headers);
+  return error;
+}
+
 /**
  * Resolves a request against the cached route.
  * @throws NotFoundError when the route does not exist (or a pinned version cannot be used).
  * @throws ServiceUnavailableError when nothing is resolvable, or the store is down with no
  *   last-known-good route.
  */
-export async function resolveRoute(request: ResolveRouteRequest): Promise<Resolution> {
-  const cached = await routeCache.get(request.route);
+export async function resolveRoute(request: ResolveRouteRequest): Promise<ResolveRouteResult> {
+  let cached: CacheResult<Route>;
+  try {
+    cached = await routeCache.get(request.route);
+  } catch (error) {
+    throw withHeaders(error, forwardFailed);
+  }
   metrics.addMetric(
     cached.source === 'cache'
       ? metricNames.routeCacheHits
@@ -82,9 +137,17 @@ export async function resolveRoute(request: ResolveRouteRequest): Promise<Resolu
     'Count',
     1,
   );
+  const headers = cacheHeaders(cached);
   if (cached.source === 'stale') {
-    logger.warn('serving a stale route: the route store failed', { ageMs: cached.ageMs, breaker: routeCache.breakerState });
+    // Appended, not logged here: a refusal below is logged once by the error mapper with them.
+    logger.appendKeys({ staleRouteAgeMs: cached.ageMs, routeStoreBreaker: routeCache.breakerState });
   }
-  if (cached.value === undefined) throw new RouteNotFoundError();
-  return resolve(cached.value, { key: request.key, version: request.version, headers: request.headers });
+  try {
+    if (cached.value === undefined) throw new RouteNotFoundError();
+    const resolution = resolve(cached.value, { key: request.key, version: request.version, headers: request.headers });
+    if (cached.source === 'stale') logger.warn('serving a stale route: the route store failed');
+    return { resolution, headers };
+  } catch (error) {
+    throw withHeaders(error, headers);
+  }
 }

@@ -60,6 +60,8 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env} over HTTP', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('x-request-id')).toEqual(expect.any(String));
+    // RFC 9211 through the local gateway: a hit within the TTL or a stored miss.
+    expect(response.headers.get('cache-status')).toMatch(/^traffic-manager; (hit; ttl=\d+|fwd=(miss|stale); stored)$/);
   });
 
   it('pins a version with ?version=, and refuses an unknown one with 404', async () => {
@@ -88,6 +90,7 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env} over HTTP', () => {
   it('answers a missing route with 404 "No such route."', async () => {
     const response = await api.request('GET', `/v1/tenants/${tenant}/resolve/nothing/prod`, { authorization: resolver });
     expect(expectProblem(response, 404).detail).toBe('No such route.');
+    expect(response.headers.get('cache-status')).toMatch(/^traffic-manager; /);
   });
 
   it('needs the resolve scope: 401 without a token, 403 with routes:write only', async () => {

@@ -2,7 +2,8 @@
  * Resolve through the real handler (middleware chain, auth, validation, route cache, store)
  * against the emulator: every reason, the refusals, stickiness end to end, the cache in
  * front of an eventually consistent GetItem, stale-if-error and the circuit breaker under
- * injected DynamoDB faults (the real SDK retry strategy runs first).
+ * injected DynamoDB faults (the real SDK retry strategy runs first), and the Cache-Status
+ * (RFC 9211) and Age headers that mark every answer's freshness (API.md).
  */
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -28,6 +29,9 @@ Object.assign(process.env, {
   RESOLVE_CACHE_NEGATIVE_TTL_MS: String(TTL_MS),
   RESOLVE_BREAKER_FAILURES: '2',
   RESOLVE_BREAKER_COOL_DOWN_MS: '60000',
+  // No background refresh here, so that fault counts see only the loads a caller waits for
+  // (refresh ahead is covered in test/unit/resolve/route-cache.test.ts).
+  RESOLVE_CACHE_REFRESH_AHEAD_MS: '0',
 });
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -147,6 +151,29 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
     );
   });
 
+  it('marks every answer with Cache-Status: a miss stored, a hit with its ttl and Age, an expired copy reloaded', async () => {
+    const tenant = uniqueTenant();
+    await registry(tenant).putRoute(twoVersionBody());
+    const miss = await resolveCall({ tenant, query: { key: 'alice' } });
+    expect(miss.headers['cache-status']).toBe('traffic-manager; fwd=miss; stored');
+    expect(miss.headers.age).toBeUndefined();
+    const hit = await resolveCall({ tenant, query: { key: 'alice' } });
+    // TTL 1 s here: less than one whole second of freshness is left.
+    expect(hit.headers['cache-status']).toBe('traffic-manager; hit; ttl=0');
+    expect(hit.headers.age).toBe('0');
+    await sleep(TTL_MS + 50);
+    expect((await resolveCall({ tenant, query: { key: 'alice' } })).headers['cache-status']).toBe(
+      'traffic-manager; fwd=stale; stored',
+    );
+    // Refusals carry it too: a pinned version that cannot be used, a route that does not exist.
+    const refused = await resolveCall({ tenant, query: { version: 'v9' } });
+    expectProblem(refused, 404);
+    expect(refused.headers['cache-status']).toBe('traffic-manager; hit; ttl=0');
+    const absent = await resolveCall({ tenant, service: 'nothing' });
+    expectProblem(absent, 404);
+    expect(absent.headers['cache-status']).toBe('traffic-manager; fwd=miss; stored');
+  });
+
   it('refuses bad query parameters with 400 naming them', async () => {
     const tenant = uniqueTenant();
     await registry(tenant).putRoute(twoVersionBody());
@@ -238,6 +265,8 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
       const stale = await resolveCall({ tenant, query: { key: 'alice' } });
       expect(stale.status).toBe(200);
       expect(stale.body).toEqual(warm.body);
+      expect(stale.headers['cache-status']).toMatch(/^traffic-manager; hit; ttl=-\d+; detail=stale-if-error$/);
+      expect(Number(stale.headers.age)).toBeGreaterThanOrEqual(1);
       // The SDK's standard strategy tried three times before the cache fell back.
       expect(fault.attempts).toBe(3);
 
@@ -246,6 +275,7 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
       const refused = await resolveCall({ tenant: cold });
       expectProblem(refused, 503);
       expect(refused.headers['retry-after']).toEqual(expect.any(String));
+      expect(refused.headers['cache-status']).toBe('traffic-manager; fwd=miss; detail=store-unavailable');
     } finally {
       fault.remove();
     }
@@ -258,11 +288,20 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
     await sleep(TTL_MS + 50);
 
     const fault = injectFault(dynamoDbClient, { command: 'GetItemCommand', times: 1000, error: serverError });
+    const { metrics } = await import('#shared/observability');
+    const { metricNames } = await import('#shared/metric-names');
+    const emitted: string[] = [];
+    const addMetric = metrics.addMetric.bind(metrics);
+    metrics.addMetric = (name, unit, value, resolution) => {
+      emitted.push(name);
+      return addMetric(name, unit, value, resolution);
+    };
     try {
       // Two failed loads (three attempts each) open the breaker (RESOLVE_BREAKER_FAILURES=2).
       expect((await resolveCall({ tenant, query: { version: 'v2' } })).body.version).toBe('v2');
       expectProblem(await resolveCall({ tenant: uniqueTenant() }), 503);
       expect(routeCache.breakerState).toBe('open');
+      expect(emitted.filter((name) => name === metricNames.resolveBreakerOpened)).toHaveLength(1);
       const attempts = fault.attempts;
       expect(attempts).toBe(6);
 
@@ -275,6 +314,7 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(50);
       expect(fault.attempts).toBe(attempts);
     } finally {
+      metrics.addMetric = addMetric;
       fault.remove();
     }
   });

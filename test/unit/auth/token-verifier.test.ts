@@ -128,6 +128,126 @@ describe('createTokenVerifier', () => {
   });
 });
 
+describe('createTokenVerifier: iat and the cache of verified tokens', () => {
+  const kid = 'cache-key';
+  let privateKey: webcrypto.CryptoKey;
+  let jwks: ReturnType<typeof createLocalJWKSet>;
+  /** The verifier's clock, in ms; jose's checks use it too. */
+  let clock: number;
+  let keyLookups: number;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    privateKey = pair.privateKey;
+    jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid }] });
+  });
+
+  beforeEach(() => {
+    clock = Date.parse('2026-12-01T12:00:00Z');
+    keyLookups = 0;
+  });
+
+  /** A verifier whose key source counts lookups: one per signature verified. */
+  function verifier(cache?: { maxEntries: number; maxAgeMs: number } | false) {
+    return createTokenVerifier({
+      keys: (header, token) => {
+        keyLookups += 1;
+        return jwks(header, token);
+      },
+      issuer,
+      audience,
+      algorithms: ['ES256'],
+      now: () => clock,
+      ...(cache === undefined ? {} : { cache }),
+    });
+  }
+
+  function sign(claims: JWTPayload): Promise<string> {
+    const now = Math.floor(clock / 1000);
+    return new SignJWT({ iss: issuer, aud: audience, sub: 'alice', tenant: 'acme', scope: 'resolve', iat: now, exp: now + 3600, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .sign(privateKey);
+  }
+
+  it('refuses with 401 a token issued more than 60 s in the future', async () => {
+    const verify = verifier();
+    const error = await rejection(verify(`Bearer ${await sign({ iat: Math.floor(clock / 1000) + 61 })}`));
+    expect(String(error.cause)).toContain('"iat" claim is in the future');
+  });
+
+  it('accepts a token issued up to 60 s in the future (clock skew)', async () => {
+    const verify = verifier();
+    await expect(verify(`Bearer ${await sign({ iat: Math.floor(clock / 1000) + 60 })}`)).resolves.toMatchObject({ sub: 'alice' });
+  });
+
+  it('verifies a repeated token once', async () => {
+    const verify = verifier();
+    const header = `Bearer ${await sign({})}`;
+    const first = await verify(header);
+    clock += 60_000;
+    expect(await verify(header)).toEqual(first);
+    expect(keyLookups).toBe(1);
+  });
+
+  it('verifies again after maxAgeMs, even though the token has not expired', async () => {
+    const verify = verifier({ maxEntries: 10, maxAgeMs: 300_000 });
+    const header = `Bearer ${await sign({})}`;
+    await verify(header);
+    clock += 300_000;
+    await verify(header);
+    expect(keyLookups).toBe(2);
+  });
+
+  it('never reuses a verification past the token exp', async () => {
+    const verify = verifier();
+    const header = `Bearer ${await sign({ exp: Math.floor(clock / 1000) + 30 })}`;
+    await verify(header);
+    clock += 29_000;
+    await verify(header);
+    expect(keyLookups).toBe(1);
+    // Past exp: verified again (jose still allows the 60 s skew), and past the skew refused.
+    clock += 2_000;
+    await verify(header);
+    expect(keyLookups).toBe(2);
+    clock += 60_000;
+    const error = await rejection(verify(header));
+    expect(String(error.cause)).toContain('ERR_JWT_EXPIRED');
+  });
+
+  it('honours nbf: a token not yet valid is refused, and accepted once it is', async () => {
+    const verify = verifier();
+    const header = `Bearer ${await sign({ nbf: Math.floor(clock / 1000) + 120 })}`;
+    await rejection(verify(header));
+    clock += 61_000;
+    await expect(verify(header)).resolves.toMatchObject({ sub: 'alice' });
+  });
+
+  it('never caches a refusal', async () => {
+    const verify = verifier();
+    const header = `Bearer ${await sign({ tenant: 'Not A Slug' })}`;
+    await rejection(verify(header));
+    await rejection(verify(header));
+    expect(keyLookups).toBe(2);
+  });
+
+  it('forgets the least recently used token beyond maxEntries', async () => {
+    const verify = verifier({ maxEntries: 2, maxAgeMs: 300_000 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => sign({ sub }).then((token) => `Bearer ${token}`)));
+    for (const header of [a, b, a, c, a]) await verify(header);
+    expect(keyLookups).toBe(3);
+    await verify(b);
+    expect(keyLookups).toBe(4);
+  });
+
+  it('verifies every time when the cache is off', async () => {
+    const verify = verifier(false);
+    const header = `Bearer ${await sign({})}`;
+    await verify(header);
+    await verify(header);
+    expect(keyLookups).toBe(2);
+  });
+});
+
 describe('keysFromConfig', () => {
   const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' };
 

@@ -1,0 +1,85 @@
+/**
+ * The bundle budget: every Lambda function's production bundle (the esbuild options of
+ * `ServiceFunction`, built as bench/bundles.ts builds them) stays under 600 KiB of minified
+ * JS, read from esbuild's metafile. Also pins what keeps them there: the bundling aliases of
+ * infra/constructs/service-function.ts (zod without its locales, the environment-only
+ * credential provider, semver's one function, node:http and node:process without ESM facades) and that no code depends on what they leave out.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { buildAllFunctions, bundleBudgetBytes, functionEntries, packageOf, type FunctionBundle } from '../../bench/function-bundles.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bundle-budget', String(process.pid));
+
+let bundles: FunctionBundle[];
+
+beforeAll(async () => {
+  bundles = await buildAllFunctions(outRoot);
+}, 240_000);
+
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+describe('function bundles', () => {
+  it('builds one bundle per handler module under functions/', () => {
+    expect(bundles.map((bundle) => bundle.entry)).toEqual(functionEntries());
+    expect(bundles.length).toBeGreaterThan(10);
+  });
+
+  it('keeps every bundle under 600 KiB of minified JS', () => {
+    const over = bundles.filter((bundle) => bundle.jsBytes >= bundleBudgetBytes).map((bundle) => `${bundle.entry}: ${kib(bundle.jsBytes)}`);
+    expect(over).toEqual([]);
+  });
+
+  it('bundles only the English zod locale', () => {
+    for (const bundle of bundles) {
+      const locales = [...bundle.inputBytes.keys()].filter((input) => input.includes('zod/v4/locales/'));
+      expect(locales.map((input) => path.basename(input))).toEqual(['en.js']);
+    }
+  });
+
+  it("bundles none of the SDK's credential providers but the environment's", () => {
+    for (const bundle of bundles) {
+      const packages = new Set([...bundle.inputBytes.keys()].map(packageOf));
+      const providers = [...packages].filter((name) => name.startsWith('@aws-sdk/credential-provider-') || name === '@aws-sdk/nested-clients');
+      expect(providers.filter((name) => name !== '@aws-sdk/credential-provider-env')).toEqual([]);
+    }
+  });
+
+  it('imports node:http and node:process without ESM facades (which load undici and set up stdin at cold start)', () => {
+    for (const bundle of bundles) {
+      const esmImports = Object.values(bundle.metafile.outputs).flatMap((output) =>
+        output.imports.filter((record) => ['node:http', 'node:process'].includes(record.path) && record.kind === 'import-statement'),
+      );
+      expect(esmImports).toEqual([]);
+    }
+  });
+
+  it('lets only aws-xray-sdk-core import semver (its stand-in has one function)', () => {
+    for (const bundle of bundles) {
+      const importers = Object.entries(bundle.metafile.inputs)
+        .filter(([, input]) => input.imports.some((record) => record.original === 'semver'))
+        .map(([file]) => packageOf(file));
+      expect(importers.every((name) => name === 'aws-xray-sdk-core')).toBe(true);
+    }
+  });
+});
+
+describe('code and the zod stand-in', () => {
+  /** Every .ts file of the code that gets bundled. */
+  function sources(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) return sources(full);
+      return name.endsWith('.ts') ? [full] : [];
+    });
+  }
+
+  it('uses no zod name that the bundled stand-in leaves out', () => {
+    const leftOut = /\b(?:z|zod)\.(?:locales|core|compile|withParser|fromJSONSchema|ZodCompileAsyncError|ZodCompileUnsupportedError)\b/;
+    const offenders = [...sources(path.join(repoRoot, 'shared')), ...sources(path.join(repoRoot, 'functions'))].filter((file) =>
+      leftOut.test(readFileSync(file, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
