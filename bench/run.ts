@@ -35,6 +35,7 @@ import type { EngineRequest, EngineResult } from './engine.ts';
 import { buildAllFunctions, bundleBudgetBytes, type FunctionBundle } from './function-bundles.ts';
 import { measureRouteCache, type CacheFigures } from './route-cache-sim.ts';
 import type { HotRequest, HotSamples, HotSeries, StackStarted } from './stack.ts';
+import type { SequenceCost } from './tenant-sequence.ts';
 import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, quantile } from './stats.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -498,6 +499,9 @@ async function main(): Promise<void> {
     emulatorSeries = [baseline, ours];
   }
 
+  log(`tenant sequence: 8 writers on 8 routes, across 8 tenants and in one… (${elapsed()})`);
+  const sequence = measureSequenceCost();
+
   // ---- Rows -------------------------------------------------------------------------
   const { rows: engineTargetRows, table: engineTable } = engineRows(engine);
   const bare = seriesFigures(hot.bare);
@@ -681,6 +685,18 @@ async function main(): Promise<void> {
           ),
           '',
         ]),
+    '## 7. The tenant sequence: what serialising a tenant\'s writes costs',
+    '',
+    'Eight writers commit through the one write path (shared/store/commit-change.ts) against the emulator, 15 commits each, on eight routes of eight tenants (no shared sequence) or of one tenant (one sequence item every commit advances), in 3 interleaved rounds (bench/tenant-sequence.ts, a process of its own); medians.',
+    '',
+    markdownTable(
+      ['writers on', 'commits/s', 'ratio', 'lost races per commit (one tenant)'],
+      [
+        ['8 routes of 8 tenants', sequence.separateTenants.toFixed(0), '1.00×', ''],
+        ['8 routes of one tenant', sequence.oneTenant.toFixed(0), ratio(sequence.oneTenant / sequence.separateTenants), sequence.retriesPerCommit.toFixed(2)],
+      ],
+    ),
+    '',
     `Total benchmark time: ${elapsed()}.`,
     '',
   ].join('\n');
@@ -690,6 +706,15 @@ async function main(): Promise<void> {
   log('written to bench/RESULTS.md');
   // The engine child's LaunchDarkly client and autocannon's agents may keep handles open.
   process.exit(0);
+}
+
+/** bench/tenant-sequence.ts in a process of its own: it points the shared clients at its own emulator. */
+function measureSequenceCost(): SequenceCost {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'tenant-sequence.ts'), '--json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as SequenceCost;
 }
 
 await main();

@@ -88,6 +88,11 @@ export async function measureTenantSequence(rounds = 3, commitsPerWriter = 15): 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const cost = await measureTenantSequence();
+  // `npm run bench` runs this in a process of its own and reads the figures.
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(cost)}\n`);
+    process.exit(0);
+  }
   console.log(
     `tenant sequence: 8 writers on 8 routes: ${cost.separateTenants.toFixed(0)} commits/s across 8 tenants, ` +
       `${cost.oneTenant.toFixed(0)} commits/s in one tenant (${(cost.oneTenant / cost.separateTenants).toFixed(2)}x), ` +
