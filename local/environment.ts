@@ -20,8 +20,8 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     AWS_SECRET_ACCESS_KEY: 'local',
     // The emulator serialises requests: under a burst a call can wait its turn for seconds,
     // for a socket as for an answer. Every call still stops at the request's deadline (the
-    // local functions have 30 s, as API Gateway's integration), and resolve's load deadline
-    // stays well inside it, so a frozen emulator gets an answer, never a hang.
+    // local functions have 25 s, below the gateway's 29 s), and resolve's load deadline
+    // stays inside it, so a frozen emulator gets an answer, never a hang.
     AWS_REQUEST_TIMEOUT_MS: '30000',
     AWS_CONNECT_TIMEOUT_MS: '10000',
     RESOLVE_LOAD_DEADLINE_MS: '20000',

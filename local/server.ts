@@ -31,6 +31,13 @@ const maxRequestBytes = 10 * 1024 * 1024;
 /** API Gateway's integration timeout: a function that has not answered by then gets the caller a 504. */
 export const integrationTimeoutMs = 29_000;
 /**
+ * The local functions' timeout: 25 s, not the deployed 10 s, because the emulator answers
+ * one request at a time, so under a burst (tests, fuzzing) a correct call can wait its turn
+ * for seconds; and below the integration timeout, as in AWS, so that a function answers
+ * (503 at its deadline, at worst) before the gateway gives up on it with a 504.
+ */
+export const localFunctionTimeoutMs = 25_000;
+/**
  * Node refuses more than 16 KiB of headers and URL with an empty 431; take up to 64 KiB so
  * that an oversized query reaches validation and gets a problem body (and past that, the
  * 431 is a problem body too).
@@ -197,9 +204,7 @@ function decodePathValue(value: string): string {
 }
 
 function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
-  // 30 s, not the deployed 10 s: the emulator answers one request at a time, so under a
-  // burst (tests, fuzzing) a correct call can wait its turn for seconds.
-  return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: 30_000 });
+  return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: localFunctionTimeoutMs });
 }
 
 /**

@@ -12,7 +12,7 @@ import { mintLocalToken } from '#local/token';
 import { spawnStartedStack, type StartedStack } from '#test/support/local-stack';
 
 const WRITERS = 12;
-/** Past the local functions' 30 s timeout, so every in-flight write has to give an answer. */
+/** Past the local functions' 25 s timeout and the gateway's 29 s, so every in-flight write has to give an answer. */
 const FREEZE_MS = 35_000;
 
 let stack: StartedStack;
