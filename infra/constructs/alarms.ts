@@ -7,9 +7,10 @@
  * - the stage's encrypted SNS topic (and any existing topics from context) for ALARM and OK.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type {
+  CfnAlarm} from 'aws-cdk-lib/aws-cloudwatch';
 import {
   Alarm,
-  CfnAlarm,
   ComparisonOperator,
   TreatMissingData,
   type IAlarmAction,
