@@ -61,6 +61,14 @@ export const alarmThresholds = {
 
 export type CustomMetricKey = keyof typeof metricNames;
 
+/**
+ * `SUM([a, b])` or `MAX([a, b])` of the series by id, point by point. Over a single series
+ * these functions return one number for the whole range instead, so one id stays itself.
+ */
+export function combineSeries(combine: 'SUM' | 'MAX', ids: readonly string[]): string {
+  return ids.length === 1 ? (ids[0] as string) : `${combine}([${ids.join(', ')}])`;
+}
+
 /** A metric the functions emit through Powertools: namespace and `service` dimension. */
 export function customMetric(key: CustomMetricKey, statistic: string = Stats.SUM, period = Duration.minutes(1)): Metric {
   return new Metric({
@@ -219,7 +227,7 @@ export class Observability extends Construct {
           runbookAnchor: 'lambdathrottles',
           summary: `Lambda throttled invocations of the ${functionClass} functions in 3 of 5 minutes: they hit their reserved concurrency.`,
           metric: new MathExpression({
-            expression: `SUM([${Object.keys(throttles).join(', ')}])`,
+            expression: combineSeries('SUM', Object.keys(throttles)),
             usingMetrics: throttles,
             period: minute,
             label: `${functionClass} throttles`,
@@ -245,7 +253,7 @@ export class Observability extends Construct {
           runbookAnchor: 'concurrencynearreservation',
           summary: `A ${functionClass} function used over ${alarmThresholds.concurrencyShare * 100}% of its ${reserved} reserved concurrent executions in 3 of 5 minutes.`,
           metric: new MathExpression({
-            expression: `MAX([${Object.keys(concurrency).join(', ')}]) / ${reserved}`,
+            expression: `${combineSeries('MAX', Object.keys(concurrency))} / ${reserved}`,
             usingMetrics: concurrency,
             period: minute,
             label: `${functionClass} share of reservation`,
@@ -447,7 +455,7 @@ export class Observability extends Construct {
             using[`${functionClass}${index}`] = fn.metric(metricName, { period: minute, statistic });
           });
           return new MathExpression({
-            expression: `${combine}([${Object.keys(using).join(', ')}])`,
+            expression: combineSeries(combine, Object.keys(using)),
             usingMetrics: using,
             period: minute,
             label: functionClass,
