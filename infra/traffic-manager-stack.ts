@@ -142,7 +142,7 @@ export class TrafficManagerStack extends Stack {
     (publisher.function.functionLogGroup.node.defaultChild as CfnLogGroup).kmsKeyId = kmsKey.keyArn;
     // Sending to a KMS-encrypted queue (the mapping's on-failure destination) needs the key.
     publisher.function.addToRolePolicy(
-      new PolicyStatement({ actions: ['kms:GenerateDataKey*', 'kms:Decrypt'], resources: [kmsKey.keyArn] }),
+      new PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [kmsKey.keyArn] }),
     );
   }
 }

@@ -50,8 +50,18 @@ export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dy
 /** What `describe` grants: the readiness check's DescribeTable, and no item access. */
 export const tableDescribeActions = ['dynamodb:DescribeTable'] as const;
 
-/** KMS actions a function needs on a customer-managed key that encrypts the table. */
-export const tableKeyActions = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] as const;
+/**
+ * KMS actions a writer needs on a customer-managed key that encrypts the table (named one
+ * by one: no wildcard actions); a reader needs Decrypt and DescribeKey.
+ */
+export const tableKeyActions = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+] as const;
 
 /** `describe`: DescribeTable only (health); `read`: item reads; `readWrite`: and writes. */
 export type TableAccess = 'describe' | 'read' | 'readWrite';
@@ -188,7 +198,7 @@ export class ServiceFunction extends NodejsFunction {
       }),
     );
     if (table.encryptionKey !== undefined) {
-      const keyActions = access === 'read' ? ['kms:Decrypt'] : [...tableKeyActions];
+      const keyActions = access === 'read' ? ['kms:Decrypt', 'kms:DescribeKey'] : [...tableKeyActions];
       this.addToRolePolicy(new PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn] }));
     }
     return this;
