@@ -144,6 +144,9 @@ export class ServiceFunction extends NodejsFunction {
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       logGroup,
       role,
+      // Versions outlive the deploy that replaced them, so that an alias can be pointed back
+      // at the previous one (docs/deploy.md, "Rolling back").
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
       environment: {
         POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,

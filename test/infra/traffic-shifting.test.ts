@@ -16,6 +16,10 @@ describe('canary deploys', () => {
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(endpointList.length + 1);
     template.resourceCountIs('AWS::Lambda::Version', functions.length);
+    // Old versions are kept, so that an alias can go back to one.
+    for (const version of Object.values(template.findResources('AWS::Lambda::Version'))) {
+      expect((version as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    }
     for (const fn of functions) {
       const alias = liveAliasOf(template, fn);
       expect(alias.Properties).toMatchObject({ Name: 'live', FunctionVersion: { 'Fn::GetAtt': [expect.any(String), 'Version'] } });
