@@ -40,6 +40,11 @@ export const throttledRequestsMetric = {
   namespace: metricsNamespace,
   metricName: 'ApiThrottledRequests',
   dimension: 'stage',
+  /**
+   * The same count per endpoint, from a second filter: CloudWatch does not add a custom
+   * metric up across dimensions, so the stage total (for the alarm) is a filter of its own.
+   */
+  endpointDimensions: ['stage', 'httpMethod', 'resourcePath'],
 } as const;
 
 /** The REST API's name, which is also the `ApiName` dimension of its metrics: one per stage. */
@@ -168,6 +173,14 @@ export class EndpointApi extends Construct {
       metricName: throttledRequestsMetric.metricName,
       metricValue: '1',
       dimensions: { [throttledRequestsMetric.dimension]: '$.stage' },
+    });
+    new MetricFilter(this, 'ThrottledRequestsByEndpoint', {
+      logGroup: this.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: throttledRequestsMetric.namespace,
+      metricName: throttledRequestsMetric.metricName,
+      metricValue: '1',
+      dimensions: Object.fromEntries(throttledRequestsMetric.endpointDimensions.map((name) => [name, `$.${name}`])),
     });
 
     const methodOptions: Record<string, MethodDeploymentOptions> = {};

@@ -116,7 +116,9 @@ export class Observability extends Construct {
     /** The functions of each class, the publisher in its own. */
     const byClass = new Map<FunctionClass, ServiceFunction[]>(functionClasses.map((c) => [c, []]));
     for (const [endpointId, fn] of props.functions) {
-      byClass.get(props.functionClasses.get(endpointId) ?? 'read')?.push(fn);
+      const functionClass = props.functionClasses.get(endpointId);
+      if (functionClass === undefined) throw new Error(`no function class for ${endpointId}`);
+      byClass.get(functionClass)?.push(fn);
     }
     byClass.get('publisher')?.push(publisher.function);
 
@@ -376,9 +378,23 @@ export class Observability extends Construct {
       graph('5xx by endpoint', perEndpoint('5XXError', Stats.SUM)),
     );
     this.dashboard.addWidgets(
-      graph('Latency p50 by endpoint (ms)', perEndpoint('Latency', Stats.p(50)), 8),
-      graph('Latency p90 by endpoint (ms)', perEndpoint('Latency', Stats.p(90)), 8),
-      graph('Latency p99 by endpoint (ms)', perEndpoint('Latency', Stats.p(99)), 8),
+      graph(
+        '429 by endpoint',
+        props.endpoints.map(
+          (endpoint) =>
+            new Metric({
+              namespace: throttledRequestsMetric.namespace,
+              metricName: throttledRequestsMetric.metricName,
+              dimensionsMap: { stage: stageName, httpMethod: endpoint.method, resourcePath: endpoint.path },
+              statistic: Stats.SUM,
+              period: minute,
+              label: endpoint.id,
+            }),
+        ),
+      ),
+      graph('Latency p50 by endpoint (ms)', perEndpoint('Latency', Stats.p(50))),
+      graph('Latency p90 by endpoint (ms)', perEndpoint('Latency', Stats.p(90))),
+      graph('Latency p99 by endpoint (ms)', perEndpoint('Latency', Stats.p(99))),
     );
 
     this.dashboard.addWidgets(row('Resolve'));

@@ -44,10 +44,14 @@ function isKnownCustomMetric(ref: MetricRef, stageName: string): boolean {
     ref.namespace === metricsNamespace &&
     (Object.values(metricNames) as string[]).includes(ref.name) &&
     JSON.stringify(ref.dimensions) === JSON.stringify({ service: powertoolsServiceName });
+  // The access-log metric filters of the stack itself: per stage, and per stage and endpoint.
+  const dimensionNames = Object.keys(ref.dimensions).sort();
   const emittedByStack =
     ref.namespace === throttledRequestsMetric.namespace &&
     ref.name === throttledRequestsMetric.metricName &&
-    JSON.stringify(ref.dimensions) === JSON.stringify({ [throttledRequestsMetric.dimension]: stageName });
+    ref.dimensions[throttledRequestsMetric.dimension] === stageName &&
+    (JSON.stringify(dimensionNames) === JSON.stringify([throttledRequestsMetric.dimension]) ||
+      JSON.stringify(dimensionNames) === JSON.stringify([...throttledRequestsMetric.endpointDimensions].sort()));
   return emittedByFunctions || emittedByStack;
 }
 
@@ -86,6 +90,7 @@ describe.each(['dev', 'prod'] as const)('the %s dashboard', (stage) => {
     expect(titles).toEqual(
       expect.arrayContaining([
         'Requests, 4xx, 5xx, 429',
+        '429 by endpoint',
         'Latency p50 by endpoint (ms)',
         'Latency p90 by endpoint (ms)',
         'Latency p99 by endpoint (ms)',
@@ -113,6 +118,15 @@ describe.each(['dev', 'prod'] as const)('the %s dashboard', (stage) => {
     );
   });
 
+  it('counts 429s from the access log, per stage and per endpoint', () => {
+    const filters = resourcesOf(built.template, 'AWS::Logs::MetricFilter');
+    expect(filters.map((filter) => filter.Properties.FilterPattern)).toEqual(['{ $.status = "429" }', '{ $.status = "429" }']);
+    const dimensionSets = filters.map((filter) =>
+      (filter.Properties.MetricTransformations as { Dimensions: { Key: string }[] }[])[0]?.Dimensions.map((d) => d.Key).sort(),
+    );
+    expect(dimensionSets).toEqual(expect.arrayContaining([['stage'], ['httpMethod', 'resourcePath', 'stage']]));
+  });
+
   it('names no custom metric that shared/metric-names.ts (or the stack itself) does not define', () => {
     const custom = metricRefs(widgets).filter((ref) => !ref.namespace.startsWith('AWS/'));
     expect(custom.length).toBeGreaterThan(5);
@@ -127,5 +141,9 @@ describe('the custom-metric check', () => {
     expect(isKnownCustomMetric({ ...good, name: 'RouteCacheStal' }, 'dev')).toBe(false);
     expect(isKnownCustomMetric({ ...good, namespace: 'Trafficmanager' }, 'dev')).toBe(false);
     expect(isKnownCustomMetric({ ...good, dimensions: { service: 'other' } }, 'dev')).toBe(false);
+    const throttled = { namespace: metricsNamespace, name: throttledRequestsMetric.metricName, dimensions: { stage: 'dev' } };
+    expect(isKnownCustomMetric(throttled, 'dev')).toBe(true);
+    expect(isKnownCustomMetric(throttled, 'prod')).toBe(false);
+    expect(isKnownCustomMetric({ ...throttled, dimensions: { stage: 'dev', path: '/' } }, 'dev')).toBe(false);
   });
 });
