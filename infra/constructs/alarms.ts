@@ -8,11 +8,11 @@
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type {
-  CfnAlarm} from 'aws-cdk-lib/aws-cloudwatch';
+  CfnAlarm,
+  ComparisonOperator,
+  TreatMissingData} from 'aws-cdk-lib/aws-cloudwatch';
 import {
   Alarm,
-  ComparisonOperator,
-  TreatMissingData,
   type IAlarmAction,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -159,5 +159,3 @@ export class StageAlarms extends Construct {
     return alarm;
   }
 }
-
-export { ComparisonOperator, TreatMissingData };
