@@ -7,14 +7,13 @@
  * - the stage's encrypted SNS topic (and any existing topics from context) for ALARM and OK.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type {
-  CfnAlarm,
-  ComparisonOperator,
-  TreatMissingData} from 'aws-cdk-lib/aws-cloudwatch';
 import {
   Alarm,
+  type CfnAlarm,
+  type ComparisonOperator,
   type IAlarmAction,
   type IMetric,
+  type TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
