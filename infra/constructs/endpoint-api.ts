@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -23,11 +23,34 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { FilterPattern, LogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { throttles, type EndpointDefinition, type Throttle } from '../../shared/http/endpoints.ts';
+import { functionClassOf, type FunctionClass } from '../function-classes.ts';
 import type { AuthSettings, StageSettings } from '../stage.ts';
-import { ServiceFunction } from './service-function.ts';
+import { metricsNamespace, ServiceFunction, type TableAccess } from './service-function.ts';
+
+/**
+ * API Gateway has no metric for 429s: a metric filter on the access log counts them, per
+ * stage (dimension `stage`), in the service's namespace. Declared here, not in
+ * shared/metric-names.ts, because the stack emits it, not the functions.
+ */
+export const throttledRequestsMetric = {
+  namespace: metricsNamespace,
+  metricName: 'ApiThrottledRequests',
+  dimension: 'stage',
+  /**
+   * The same count per endpoint, from a second filter: CloudWatch does not add a custom
+   * metric up across dimensions, so the stage total (for the alarm) is a filter of its own.
+   */
+  endpointDimensions: ['stage', 'httpMethod', 'resourcePath'],
+} as const;
+
+/** The REST API's name, which is also the `ApiName` dimension of its metrics: one per stage. */
+export function restApiName(stageName: string): string {
+  return `TrafficManager-${stageName}`;
+}
 
 /** The repository root: endpoint `entry` paths are relative to it. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -58,6 +81,7 @@ export const usagePlanTiers = {
  */
 export const accessLogFields = {
   requestId: AccessLogField.contextRequestId(),
+  stage: AccessLogField.contextStage(),
   extendedRequestId: AccessLogField.contextExtendedRequestId(),
   requestTime: AccessLogField.contextRequestTime(),
   httpMethod: AccessLogField.contextHttpMethod(),
@@ -104,6 +128,21 @@ export interface EndpointApiProps {
    * @default false - the public contract authenticates with bearer tokens only
    */
   apiKeyRequired?: boolean;
+  /**
+   * A customer-managed key for the access logs and the functions' logs.
+   * @default - CloudWatch Logs' own encryption
+   */
+  logEncryptionKey?: IKey;
+}
+
+/**
+ * A public endpoint (no token) never reads tenant data, so its table access can only be the
+ * readiness probe: DescribeTable, not GetItem or Query. (The endpoint table says `read`;
+ * `describe` there would say it in one place: a note for shared/http/endpoints.ts.)
+ */
+export function tableAccessOf(endpoint: Pick<EndpointDefinition, 'scopes' | 'access'>): TableAccess | undefined {
+  if (endpoint.access.table === undefined) return undefined;
+  return endpoint.scopes === null ? 'describe' : endpoint.access.table;
 }
 
 export class EndpointApi extends Construct {
@@ -111,6 +150,10 @@ export class EndpointApi extends Construct {
   readonly accessLogs: LogGroup;
   /** The function of each endpoint, by endpoint id. */
   readonly functions: ReadonlyMap<string, ServiceFunction>;
+  /** The class (bulkhead) of each endpoint's function, by endpoint id. */
+  readonly functionClasses: ReadonlyMap<string, FunctionClass>;
+  /** 429s answered by API Gateway, counted from the access log. */
+  readonly throttledRequests: MetricFilter;
   readonly usagePlans: Readonly<Record<keyof typeof usagePlanTiers, UsagePlan>>;
   readonly apiKeys: Readonly<Record<keyof typeof usagePlanTiers, IApiKey>>;
 
@@ -121,6 +164,23 @@ export class EndpointApi extends Construct {
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: stage.logRetention,
       removalPolicy: stage.removalPolicy,
+      ...(props.logEncryptionKey === undefined ? {} : { encryptionKey: props.logEncryptionKey }),
+    });
+    this.throttledRequests = new MetricFilter(this, 'ThrottledRequests', {
+      logGroup: this.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: throttledRequestsMetric.namespace,
+      metricName: throttledRequestsMetric.metricName,
+      metricValue: '1',
+      dimensions: { [throttledRequestsMetric.dimension]: '$.stage' },
+    });
+    new MetricFilter(this, 'ThrottledRequestsByEndpoint', {
+      logGroup: this.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: throttledRequestsMetric.namespace,
+      metricName: throttledRequestsMetric.metricName,
+      metricValue: '1',
+      dimensions: Object.fromEntries(throttledRequestsMetric.endpointDimensions.map((name) => [name, `$.${name}`])),
     });
 
     const methodOptions: Record<string, MethodDeploymentOptions> = {};
@@ -132,9 +192,12 @@ export class EndpointApi extends Construct {
     }
 
     this.api = new RestApi(this, 'Api', {
+      restApiName: restApiName(stage.name),
       description: `traffic-manager control plane (${stage.name})`,
       endpointTypes: [EndpointType.REGIONAL],
-      cloudWatchRole: true,
+      // The role API Gateway logs with is an account-wide setting: the account stack
+      // (../account-stack.ts) owns it, so two stages in one account do not fight over it.
+      cloudWatchRole: false,
       deployOptions: {
         stageName: stage.name,
         throttlingRateLimit: throttles.stage.rateLimit,
@@ -163,12 +226,15 @@ export class EndpointApi extends Construct {
     this.addThrottleResponses();
 
     const functions = new Map<string, ServiceFunction>();
+    const classes = new Map<string, FunctionClass>();
     for (const endpoint of endpoints) {
       const fn = this.addEndpointFunction(endpoint, props);
       functions.set(endpoint.id, fn);
+      classes.set(endpoint.id, functionClassOf(endpoint));
+      // API Gateway invokes the `live` alias, never $LATEST: what a deploy shifts.
       this.api.root.resourceForPath(endpoint.path).addMethod(
         endpoint.method,
-        new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
+        new LambdaIntegration(fn.liveAlias, { proxy: true, allowTestInvoke: false }),
         {
           operationName: endpoint.id,
           apiKeyRequired: endpoint.scopes !== null && (props.apiKeyRequired ?? false),
@@ -176,6 +242,7 @@ export class EndpointApi extends Construct {
       );
     }
     this.functions = functions;
+    this.functionClasses = classes;
 
     const plans = {} as Record<keyof typeof usagePlanTiers, UsagePlan>;
     const keys = {} as Record<keyof typeof usagePlanTiers, IApiKey>;
@@ -199,9 +266,14 @@ export class EndpointApi extends Construct {
 
   private addEndpointFunction(endpoint: EndpointDefinition, props: EndpointApiProps): ServiceFunction {
     const { stage, auth } = props;
+    const settings = stage.functionClasses[functionClassOf(endpoint)];
     const fn = new ServiceFunction(this, endpoint.id, {
       entry: path.resolve(repoRoot, endpoint.entry),
       description: `${endpoint.method} ${endpoint.path}: ${endpoint.summary}`.slice(0, 256),
+      memorySize: settings.memorySize,
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      ...(settings.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: settings.reservedConcurrency }),
+      ...(props.logEncryptionKey === undefined ? {} : { logEncryptionKey: props.logEncryptionKey }),
       logRetention: stage.logRetention,
       logRemovalPolicy: stage.removalPolicy,
       logLevel: stage.logLevel,
@@ -210,7 +282,8 @@ export class EndpointApi extends Construct {
         ...(stage.corsOrigins.length === 0 ? {} : { CORS_ALLOWED_ORIGINS: stage.corsOrigins.join(',') }),
       },
     });
-    if (endpoint.access.table !== undefined) fn.bindTable(props.table, endpoint.access.table);
+    const tableAccess = tableAccessOf(endpoint);
+    if (tableAccess !== undefined) fn.bindTable(props.table, tableAccess);
     if (endpoint.access.bus !== undefined) fn.bindBus(props.eventBus, endpoint.access.bus);
     return fn;
   }
@@ -284,10 +357,6 @@ export class EndpointApi extends Construct {
       {
         id: 'AwsSolutions-COG4',
         reason: 'Tokens come from the deployment\'s identity provider through its JWKS, not from a Cognito user pool.',
-      },
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'The account-level API Gateway logging role; AWS documents this managed policy for it.',
       },
     );
   }

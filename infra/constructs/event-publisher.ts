@@ -81,9 +81,13 @@ export class EventPublisher extends Construct {
     this.function = new ServiceFunction(this, 'Function', {
       entry: path.resolve(repoRoot, props.entry ?? publisherEntry),
       description: 'Publishes route events: the routes table stream (revision inserts) to the event bus',
-      // Bounded PutEvents retries with backoff for a batch of up to 100 records.
-      timeout: Duration.seconds(60),
-      memorySize: 256,
+      // Bounded PutEvents retries with backoff for a batch of up to 100 records: the stage's
+      // publisher class (infra/stage.ts) says how long, how large, how many at once.
+      timeout: Duration.seconds(stage.functionClasses.publisher.timeoutSeconds),
+      memorySize: stage.functionClasses.publisher.memorySize,
+      ...(stage.functionClasses.publisher.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: stage.functionClasses.publisher.reservedConcurrency }),
       logRetention: stage.logRetention,
       logRemovalPolicy: stage.removalPolicy,
       logLevel: stage.logLevel,
@@ -108,7 +112,8 @@ export class EventPublisher extends Construct {
       reason:
         "It is a dead-letter queue: the event source mapping's on-failure destination (SqsDlq), which cdk-nag does not recognise as one.",
     });
-    this.function.addEventSource(
+    // The mapping invokes the `live` alias, so a deploy shifts the publisher like the API.
+    this.function.liveAlias.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition[publisherStreamMapping.startingPosition],
         ...publisherMapping,

@@ -1,23 +1,35 @@
 /**
- * `Observability`: the dashboard and alarms of the control plane. Per-endpoint Lambda
- * errors and duration, API Gateway 4xx/5xx and latency, DynamoDB throttles; alarms on the
- * API 5xx rate, on errors of each function and on throttled DynamoDB requests.
+ * `Observability`: the stage's alarms (through {@link StageAlarms}: named, described with a
+ * runbook link, M-of-N, wired to the alarm topic) and its dashboard `TrafficManager-<stage>`,
+ * whose rows read top-down: API, resolve, writes, events, DynamoDB, Lambda per function
+ * class, alarm status. Custom metric names come from shared/metric-names.ts only.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
-  Alarm,
+  AlarmStatusWidget,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  MathExpression,
+  Metric,
   Stats,
   TextWidget,
   TreatMissingData,
-  type IAlarmAction,
+  type Alarm,
+  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ServiceFunction } from './service-function.ts';
+import { endpoints as endpointTable, type EndpointDefinition } from '../../shared/http/endpoints.ts';
+import { metricNames } from '../../shared/metric-names.ts';
+import { functionClasses, type FunctionClass } from '../function-classes.ts';
+import type { StageSettings } from '../stage.ts';
+import { threeOfFive, type StageAlarms } from './alarms.ts';
+import { throttledRequestsMetric } from './endpoint-api.ts';
+import type { EventPublisher } from './event-publisher.ts';
+import { metricsNamespace, powertoolsServiceName, type ServiceFunction } from './service-function.ts';
 
 /** The DynamoDB operations the functions call: what the throttle alarm watches. */
 export const watchedTableOperations = [
@@ -31,44 +43,155 @@ export const watchedTableOperations = [
   Operation.BATCH_GET_ITEM,
 ] as const;
 
+/** Thresholds of the alarms, in one place (docs/runbook.md explains each). */
+export const alarmThresholds = {
+  /** Share of requests answered 5xx in a minute. */
+  api5xxRate: 0.01,
+  /** Percent of requests answered 429 by API Gateway in a minute. */
+  throttledPercent: 5,
+  /** Resolve's p99 latency at API Gateway, milliseconds. */
+  resolveP99Ms: 500,
+  /** Stale (stale-if-error) resolve answers in a minute. */
+  staleResolveAnswers: 1,
+  /** Share of a function's reserved concurrency in use. */
+  concurrencyShare: 0.8,
+  /** Oldest message in a dead-letter queue, seconds: nobody has redriven it for a day. */
+  deadLetterAgeSeconds: 24 * 3600,
+} as const;
+
+export type CustomMetricKey = keyof typeof metricNames;
+
+/**
+ * `SUM([a, b])` or `MAX([a, b])` of the series by id, point by point. Over a single series
+ * these functions return one number for the whole range instead, so one id stays itself.
+ */
+export function combineSeries(combine: 'SUM' | 'MAX', ids: readonly string[]): string {
+  return ids.length === 1 ? (ids[0] as string) : `${combine}([${ids.join(', ')}])`;
+}
+
+/** A metric the functions emit through Powertools: namespace and `service` dimension. */
+export function customMetric(key: CustomMetricKey, statistic: string = Stats.SUM, period = Duration.minutes(1)): Metric {
+  return new Metric({
+    namespace: metricsNamespace,
+    metricName: metricNames[key],
+    dimensionsMap: { service: powertoolsServiceName },
+    statistic,
+    period,
+    label: metricNames[key],
+  });
+}
+
 export interface ObservabilityProps {
-  /** Prefix of the dashboard name, e.g. the stage. */
-  stageName: string;
+  stage: StageSettings;
   api: RestApi;
-  /** The functions to watch, by endpoint id. */
+  /** The endpoints deployed, with their functions and classes, by endpoint id. */
+  endpoints: readonly EndpointDefinition[];
   functions: ReadonlyMap<string, ServiceFunction>;
+  functionClasses: ReadonlyMap<string, FunctionClass>;
+  publisher: EventPublisher;
   table: ITable;
-  /**
-   * Where alarms notify (an SNS topic action, for instance).
-   * @default - no action; the alarms show on the dashboard and in the console
-   */
-  alarmActions?: readonly IAlarmAction[];
-  /**
-   * Share of API requests answered with 5xx, over five minutes, that raises the alarm.
-   * @default 0.01 (1 %)
-   */
-  api5xxRateThreshold?: number;
+  alarms: StageAlarms;
 }
 
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
   readonly api5xxRateAlarm: Alarm;
+  readonly throttledShareAlarm: Alarm;
+  /** Absent when the resolve endpoint is not deployed (a subset of endpoints). */
+  readonly resolveLatencyAlarm?: Alarm;
+  readonly staleResolveAlarm: Alarm;
   readonly functionErrorAlarms: ReadonlyMap<string, Alarm>;
+  readonly classThrottleAlarms: ReadonlyMap<FunctionClass, Alarm>;
+  readonly classConcurrencyAlarms: ReadonlyMap<FunctionClass, Alarm>;
   readonly tableThrottleAlarm: Alarm;
+  readonly publisherErrorsAlarm: Alarm;
+  readonly deadLetterAgeAlarms: readonly Alarm[];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const period = Duration.minutes(5);
-    const { api, table } = props;
+    const minute = Duration.minutes(1);
+    const { api, table, alarms, stage, publisher } = props;
+    const stageName = stage.name;
 
-    // The Average of 5XXError is the share of requests that failed with 5xx.
-    const api5xxRate = api.metricServerError({ period, statistic: Stats.AVERAGE });
-    this.api5xxRateAlarm = new Alarm(this, 'Api5xxRate', {
-      alarmDescription: 'More than the threshold share of API requests answered 5xx over 5 minutes.',
-      metric: api5xxRate,
-      threshold: props.api5xxRateThreshold ?? 0.01,
+    /** The functions of each class, the publisher in its own. */
+    const byClass = new Map<FunctionClass, ServiceFunction[]>(functionClasses.map((c) => [c, []]));
+    for (const [endpointId, fn] of props.functions) {
+      const functionClass = props.functionClasses.get(endpointId);
+      if (functionClass === undefined) throw new Error(`no function class for ${endpointId}`);
+      byClass.get(functionClass)?.push(fn);
+    }
+    byClass.get('publisher')?.push(publisher.function);
+
+    const methodMetric = (endpoint: EndpointDefinition, metricName: string, statistic: string): Metric =>
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiName: api.restApiName, Method: endpoint.method, Resource: endpoint.path, Stage: stageName },
+        statistic,
+        period: minute,
+        label: endpoint.id,
+      });
+    const throttledRequests = new Metric({
+      namespace: throttledRequestsMetric.namespace,
+      metricName: throttledRequestsMetric.metricName,
+      dimensionsMap: { [throttledRequestsMetric.dimension]: stageName },
+      statistic: Stats.SUM,
+      period: minute,
+      label: '429',
+    });
+    const requests = api.metricCount({ period: minute, statistic: Stats.SUM, label: 'requests' });
+
+    // ---- Alarms -------------------------------------------------------------------------
+    this.api5xxRateAlarm = alarms.create(this, 'Api5xxRate', {
+      what: 'Api5xxRate',
+      runbookAnchor: 'api5xxrate',
+      summary: `More than ${alarmThresholds.api5xxRate * 100}% of API requests answered 5xx in 3 of 5 minutes.`,
+      // The Average of 5XXError is the share of requests that failed with 5xx.
+      metric: api.metricServerError({ period: minute, statistic: Stats.AVERAGE }),
+      threshold: alarmThresholds.api5xxRate,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
+      ...threeOfFive,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.throttledShareAlarm = alarms.create(this, 'ThrottledShare', {
+      what: 'Api429Share',
+      runbookAnchor: 'api429share',
+      summary: `More than ${alarmThresholds.throttledPercent}% of API requests answered 429 (throttled) in 3 of 5 minutes.`,
+      metric: new MathExpression({
+        expression: '100 * FILL(throttled, 0) / requests',
+        usingMetrics: { throttled: throttledRequests, requests },
+        period: minute,
+        label: '429 share (%)',
+      }),
+      threshold: alarmThresholds.throttledPercent,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ...threeOfFive,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    const resolveEndpoint = props.endpoints.find((endpoint) => endpoint.id === endpointTable.resolveRoute.id);
+    if (resolveEndpoint !== undefined) {
+      this.resolveLatencyAlarm = alarms.create(this, 'ResolveLatencyP99', {
+        what: 'ResolveLatencyP99',
+        runbookAnchor: 'resolvelatencyp99',
+        summary: `Resolve's p99 latency at API Gateway above ${alarmThresholds.resolveP99Ms} ms in 3 of 5 minutes.`,
+        metric: methodMetric(resolveEndpoint, 'Latency', Stats.p(99)),
+        threshold: alarmThresholds.resolveP99Ms,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        ...threeOfFive,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    this.staleResolveAlarm = alarms.create(this, 'StaleResolveAnswers', {
+      what: 'StaleResolveAnswers',
+      runbookAnchor: 'staleresolveanswers',
+      summary: 'Resolve served last-known-good routes (stale-if-error) because the table failed, in 3 of 5 minutes.',
+      metric: customMetric('staleResolveAnswers'),
+      threshold: alarmThresholds.staleResolveAnswers,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...threeOfFive,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
@@ -76,91 +199,294 @@ export class Observability extends Construct {
     for (const [endpointId, fn] of props.functions) {
       errorAlarms.set(
         endpointId,
-        new Alarm(this, `${endpointId}Errors`, {
-          alarmDescription: `The ${endpointId} function failed (unhandled errors or timeouts).`,
-          metric: fn.metricErrors({ period, statistic: Stats.SUM }),
+        alarms.create(this, `${endpointId}Errors`, {
+          what: `${endpointId}-Errors`,
+          runbookAnchor: 'functionerrors',
+          summary: `The ${endpointId} function failed (unhandled errors or timeouts) in 2 of 3 minutes.`,
+          metric: fn.metricErrors({ period: minute, statistic: Stats.SUM }),
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
       );
     }
     this.functionErrorAlarms = errorAlarms;
 
+    const throttleAlarms = new Map<FunctionClass, Alarm>();
+    const concurrencyAlarms = new Map<FunctionClass, Alarm>();
+    for (const [functionClass, members] of byClass) {
+      if (members.length === 0) continue;
+      const throttles: Record<string, IMetric> = {};
+      members.forEach((fn, index) => {
+        throttles[`${functionClass}${index}`] = fn.metricThrottles({ period: minute, statistic: Stats.SUM });
+      });
+      throttleAlarms.set(
+        functionClass,
+        alarms.create(this, `${functionClass}Throttles`, {
+          what: `${functionClass}-LambdaThrottles`,
+          runbookAnchor: 'lambdathrottles',
+          summary: `Lambda throttled invocations of the ${functionClass} functions in 3 of 5 minutes: they hit their reserved concurrency.`,
+          metric: new MathExpression({
+            expression: combineSeries('SUM', Object.keys(throttles)),
+            usingMetrics: throttles,
+            period: minute,
+            label: `${functionClass} throttles`,
+          }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          ...threeOfFive,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+
+      const reserved = stage.functionClasses[functionClass].reservedConcurrency;
+      if (reserved === undefined) continue;
+      // The busiest function of the class, as a share of its reservation (all equal).
+      const concurrency: Record<string, IMetric> = {};
+      members.forEach((fn, index) => {
+        concurrency[`${functionClass}${index}`] = fn.metric('ConcurrentExecutions', { period: minute, statistic: Stats.MAXIMUM });
+      });
+      concurrencyAlarms.set(
+        functionClass,
+        alarms.create(this, `${functionClass}Concurrency`, {
+          what: `${functionClass}-ConcurrencyNearReservation`,
+          runbookAnchor: 'concurrencynearreservation',
+          summary: `A ${functionClass} function used over ${alarmThresholds.concurrencyShare * 100}% of its ${reserved} reserved concurrent executions in 3 of 5 minutes.`,
+          metric: new MathExpression({
+            expression: `${combineSeries('MAX', Object.keys(concurrency))} / ${reserved}`,
+            usingMetrics: concurrency,
+            period: minute,
+            label: `${functionClass} share of reservation`,
+          }),
+          threshold: alarmThresholds.concurrencyShare,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          ...threeOfFive,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    this.classThrottleAlarms = throttleAlarms;
+    this.classConcurrencyAlarms = concurrencyAlarms;
+
     const tableThrottles = table.metricThrottledRequestsForOperations({
       operations: [...watchedTableOperations],
-      period,
+      period: minute,
       label: 'Throttled requests',
     });
-    this.tableThrottleAlarm = new Alarm(this, 'TableThrottles', {
-      alarmDescription: 'DynamoDB throttled requests on the routes table.',
+    this.tableThrottleAlarm = alarms.create(this, 'TableThrottles', {
+      what: 'TableThrottles',
+      runbookAnchor: 'tablethrottles',
+      summary: 'DynamoDB throttled requests on the routes table in 3 of 5 minutes.',
       metric: tableThrottles,
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      ...threeOfFive,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    for (const alarm of [this.api5xxRateAlarm, ...errorAlarms.values(), this.tableThrottleAlarm]) {
-      for (const action of props.alarmActions ?? []) alarm.addAlarmAction(action);
-    }
+    const publisherErrors = publisher.function.metricErrors({ period: minute, statistic: Stats.SUM });
+    const failedRecords = customMetric('routeEventRecordsFailed');
+    this.publisherErrorsAlarm = alarms.create(this, 'PublisherErrors', {
+      what: 'PublisherErrors',
+      runbookAnchor: 'publishererrors',
+      summary: 'The event publisher failed or handed stream records back to retry in 3 of 5 minutes.',
+      metric: new MathExpression({
+        expression: 'FILL(errors, 0) + FILL(failed, 0)',
+        usingMetrics: { errors: publisherErrors, failed: failedRecords },
+        period: minute,
+        label: 'publisher errors and failed records',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...threeOfFive,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
 
+    // The publisher's own alarms, named and wired like the rest.
+    alarms.adopt(
+      publisher.iteratorAgeAlarm,
+      {
+        what: 'PublisherIteratorAge',
+        runbookAnchor: 'publisheriteratorage',
+        summary: 'Route events lag: the publisher is behind the table stream by over 5 minutes, in 3 of 5 minutes.',
+      },
+      { ...threeOfFive, treatMissingData: TreatMissingData.NOT_BREACHING },
+    );
+    // A message in a dead-letter queue stays until redriven: two minutes in a row is no flap.
+    const deadLetterShape = { evaluationPeriods: 2, datapointsToAlarm: 2, treatMissingData: TreatMissingData.NOT_BREACHING };
+    alarms.adopt(
+      publisher.deadLetterAlarm,
+      {
+        what: 'PublisherDeadLetters',
+        runbookAnchor: 'publisherdeadletters',
+        summary: 'Route events were given up on: stream records are in the publisher dead-letter queue.',
+      },
+      deadLetterShape,
+    );
+    alarms.adopt(
+      publisher.routeChangesDeadLetterAlarm,
+      {
+        what: 'RouteChangesDeadLetters',
+        runbookAnchor: 'routechangesdeadletters',
+        summary: 'Route events were not delivered to, or not consumed from, the route-changes queue.',
+      },
+      deadLetterShape,
+    );
+    const deadLetterQueues: [string, IQueue][] = [
+      ['Publisher', publisher.deadLetterQueue],
+      ['RouteChanges', publisher.routeChangesDeadLetterQueue],
+    ];
+    this.deadLetterAgeAlarms = deadLetterQueues.map(([name, queue]) =>
+      alarms.create(this, `${name}DeadLetterAge`, {
+        what: `${name}DeadLetterAge`,
+        runbookAnchor: 'deadletterage',
+        summary: `The oldest message in the ${name} dead-letter queue is over a day old: nobody has redriven it, and it expires after 14 days.`,
+        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: Stats.MAXIMUM }),
+        threshold: alarmThresholds.deadLetterAgeSeconds,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // ---- Dashboard ----------------------------------------------------------------------
     this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `TrafficManager-${stageName}`,
       defaultInterval: Duration.hours(3),
     });
+    const row = (title: string): TextWidget => new TextWidget({ markdown: `## ${title}`, width: 24, height: 1 });
+    const graph = (title: string, left: IMetric[], width = 6, right: IMetric[] = []): GraphWidget =>
+      new GraphWidget({ title, left, right, width, height: 6 });
+    const perEndpoint = (metricName: string, statistic: string): Metric[] =>
+      props.endpoints.map((endpoint) => methodMetric(endpoint, metricName, statistic));
+
+    this.dashboard.addWidgets(new TextWidget({ markdown: `# traffic-manager (${stageName})`, width: 24, height: 1 }));
+
+    this.dashboard.addWidgets(row('API'));
     this.dashboard.addWidgets(
-      new TextWidget({ markdown: `# traffic-manager (${props.stageName})`, width: 24, height: 1 }),
+      graph('Requests, 4xx, 5xx, 429', [
+        requests,
+        api.metricClientError({ period: minute, statistic: Stats.SUM, label: '4xx' }),
+        api.metricServerError({ period: minute, statistic: Stats.SUM, label: '5xx' }),
+        throttledRequests,
+      ]),
+      graph('Requests by endpoint', perEndpoint('Count', Stats.SUM)),
+      graph('4xx by endpoint', perEndpoint('4XXError', Stats.SUM)),
+      graph('5xx by endpoint', perEndpoint('5XXError', Stats.SUM)),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'API requests, 4xx and 5xx',
-        left: [
-          api.metricCount({ period, statistic: Stats.SUM }),
-          api.metricClientError({ period, statistic: Stats.SUM }),
-          api.metricServerError({ period, statistic: Stats.SUM }),
+      graph(
+        '429 by endpoint',
+        props.endpoints.map(
+          (endpoint) =>
+            new Metric({
+              namespace: throttledRequestsMetric.namespace,
+              metricName: throttledRequestsMetric.metricName,
+              dimensionsMap: { stage: stageName, httpMethod: endpoint.method, resourcePath: endpoint.path },
+              statistic: Stats.SUM,
+              period: minute,
+              label: endpoint.id,
+            }),
+        ),
+      ),
+      graph('Latency p50 by endpoint (ms)', perEndpoint('Latency', Stats.p(50))),
+      graph('Latency p90 by endpoint (ms)', perEndpoint('Latency', Stats.p(90))),
+      graph('Latency p99 by endpoint (ms)', perEndpoint('Latency', Stats.p(99))),
+    );
+
+    this.dashboard.addWidgets(row('Resolve'));
+    this.dashboard.addWidgets(
+      graph(
+        'Route cache hit ratio',
+        [
+          new MathExpression({
+            expression: 'FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0) + FILL(stale, 0))',
+            usingMetrics: {
+              hits: customMetric('routeCacheHits'),
+              misses: customMetric('routeCacheMisses'),
+              stale: customMetric('staleResolveAnswers'),
+            },
+            period: minute,
+            label: 'hit ratio',
+          }),
         ],
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'API latency',
-        left: [
-          api.metricLatency({ period, statistic: Stats.p(50) }),
-          api.metricLatency({ period, statistic: Stats.p(99) }),
-          api.metricIntegrationLatency({ period, statistic: Stats.p(99) }),
-        ],
-        width: 12,
-      }),
+        8,
+      ),
+      graph('Stale answers (stale-if-error)', [customMetric('staleResolveAnswers')], 8),
+      graph('Circuit breaker opened', [customMetric('resolveBreakerOpened')], 8),
     );
+
+    this.dashboard.addWidgets(row('Writes'));
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Lambda errors by endpoint',
-        left: [...props.functions].map(([endpointId, fn]) =>
-          fn.metricErrors({ period, statistic: Stats.SUM, label: endpointId }),
-        ),
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'Lambda duration p99 by endpoint',
-        left: [...props.functions].map(([endpointId, fn]) =>
-          fn.metricDuration({ period, statistic: Stats.p(99), label: endpointId }),
-        ),
-        width: 12,
-      }),
+      graph('Commits', [customMetric('writesCommitted')]),
+      graph('Conflicts (retried)', [customMetric('writeConflicts')]),
+      graph('Precondition failures (412)', [customMetric('writePreconditionFailures')]),
+      graph('Outcome unknown (503)', [customMetric('writeOutcomesUnknown')]),
     );
+
+    this.dashboard.addWidgets(row('Events'));
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'DynamoDB throttled requests',
-        left: [tableThrottles],
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'Lambda throttles by endpoint',
-        left: [...props.functions].map(([endpointId, fn]) =>
-          fn.metricThrottles({ period, statistic: Stats.SUM, label: endpointId }),
+      graph('Publisher errors', [publisherErrors], 6, [customMetric('routeEventsPublished')]),
+      graph('Iterator age (ms)', [publisher.function.metric('IteratorAge', { period: minute, statistic: Stats.MAXIMUM })]),
+      graph('Failed records (retried)', [failedRecords]),
+      graph(
+        'Dead-letter queue depth',
+        deadLetterQueues.map(([name, queue]) =>
+          queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: Stats.MAXIMUM, label: name }),
         ),
-        width: 12,
-      }),
+      ),
+    );
+
+    this.dashboard.addWidgets(row('DynamoDB'));
+    this.dashboard.addWidgets(
+      graph('Consumed capacity', [
+        table.metricConsumedReadCapacityUnits({ period: minute, statistic: Stats.SUM, label: 'read units' }),
+        table.metricConsumedWriteCapacityUnits({ period: minute, statistic: Stats.SUM, label: 'write units' }),
+      ], 8),
+      graph('Throttled requests', [tableThrottles], 8),
+      graph(
+        'Latency p99 by operation (ms)',
+        [Operation.GET_ITEM, Operation.QUERY, Operation.TRANSACT_WRITE_ITEMS].map((operation) =>
+          table.metricSuccessfulRequestLatency({
+            dimensionsMap: { TableName: table.tableName, Operation: operation },
+            period: minute,
+            statistic: Stats.p(99),
+            label: operation,
+          }),
+        ),
+        8,
+      ),
+    );
+
+    this.dashboard.addWidgets(row('Lambda by function class'));
+    const perClass = (metricName: string, statistic: string, combine: 'SUM' | 'MAX'): MathExpression[] =>
+      [...byClass]
+        .filter(([, members]) => members.length > 0)
+        .map(([functionClass, members]) => {
+          const using: Record<string, IMetric> = {};
+          members.forEach((fn, index) => {
+            using[`${functionClass}${index}`] = fn.metric(metricName, { period: minute, statistic });
+          });
+          return new MathExpression({
+            expression: combineSeries(combine, Object.keys(using)),
+            usingMetrics: using,
+            period: minute,
+            label: functionClass,
+          });
+        });
+    this.dashboard.addWidgets(
+      graph('Errors', perClass('Errors', Stats.SUM, 'SUM')),
+      graph('Throttles', perClass('Throttles', Stats.SUM, 'SUM')),
+      graph('Duration p99, slowest function (ms)', perClass('Duration', Stats.p(99), 'MAX')),
+      graph('Concurrent executions', perClass('ConcurrentExecutions', Stats.MAXIMUM, 'SUM')),
+    );
+
+    this.dashboard.addWidgets(row('Alarms'));
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarm status', alarms: [...alarms.all], width: 24, height: 6 }),
     );
   }
 }

@@ -5,14 +5,20 @@
  * Their definitions come from ../resources.ts, which the local provisioning reads too.
  */
 import { Duration } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type Archive } from 'aws-cdk-lib/aws-events';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { eventBus as busDefinition, routesTable, type KeyAttribute } from '../resources.ts';
 import type { StageSettings } from '../stage.ts';
 
 export interface RouteDataProps {
   stage: StageSettings;
+  /**
+   * A customer-managed key for the table.
+   * @default - DynamoDB's AWS-owned key
+   */
+  encryptionKey?: IKey;
 }
 
 function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
@@ -36,6 +42,9 @@ export class RouteData extends Construct {
       stream: StreamViewType[routesTable.streamViewType],
       timeToLiveAttribute: routesTable.timeToLiveAttribute,
       deletionProtection: stage.protect,
+      ...(props.encryptionKey === undefined
+        ? {}
+        : { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }),
       removalPolicy: stage.removalPolicy,
     });
     for (const index of routesTable.globalSecondaryIndexes) {

@@ -8,7 +8,8 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -70,15 +71,33 @@ export const tableReadActions = [
   'dynamodb:DescribeTable',
 ] as const;
 
-/** What `readWrite` adds. TransactWriteItems is authorised per item by these actions. */
-export const tableWriteActions = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
+/**
+ * What `readWrite` adds. TransactWriteItems is authorised per item by these actions. No
+ * BatchWriteItem: every write is a transaction or a single-item call.
+ */
+export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/** What `describe` grants: the readiness check's DescribeTable, and no item access. */
+export const tableDescribeActions = ['dynamodb:DescribeTable'] as const;
+
+/**
+ * KMS actions a writer needs on a customer-managed key that encrypts the table (named one
+ * by one: no wildcard actions); a reader needs Decrypt and DescribeKey.
+ */
+export const tableKeyActions = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
 ] as const;
 
-export type TableAccess = 'read' | 'readWrite';
+/** `describe`: DescribeTable only (health); `read`: item reads; `readWrite`: and writes. */
+export type TableAccess = 'describe' | 'read' | 'readWrite';
+
+/** The alias that API Gateway and event source mappings invoke; CodeDeploy moves it. */
+export const liveAliasName = 'live';
 /** `read`: `events:DescribeEventBus` only (the readiness check); `publish`: `events:PutEvents`. */
 export type BusAccess = 'read' | 'publish';
 
@@ -109,11 +128,21 @@ export interface ServiceFunctionProps {
   environment?: Record<string, string>;
   /** @default - the account's unreserved pool */
   reservedConcurrentExecutions?: number;
+  /**
+   * A customer-managed key for the function's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  logEncryptionKey?: IKey;
 }
 
 export class ServiceFunction extends NodejsFunction {
   /** The function's own log group, with the configured retention. */
   readonly functionLogGroup: LogGroup;
+  /**
+   * `live`: the alias callers invoke, pointing at the version published by this deploy.
+   * A stage that shifts traffic gradually hands it to CodeDeploy (../deployment.ts).
+   */
+  readonly liveAlias: Alias;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     // The log group and role exist before the function (super() takes them), so they sit
@@ -121,6 +150,7 @@ export class ServiceFunction extends NodejsFunction {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+      ...(props.logEncryptionKey === undefined ? {} : { encryptionKey: props.logEncryptionKey }),
     });
     // An own role instead of the AWSLambdaBasicExecutionRole managed policy, whose log
     // permissions cover every log group in the account: this one may write only its own.
@@ -144,6 +174,9 @@ export class ServiceFunction extends NodejsFunction {
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       logGroup,
       role,
+      // Versions outlive the deploy that replaced them, so that an alias can be pointed back
+      // at the previous one (docs/deploy.md, "Rolling back").
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
       environment: {
         POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
@@ -170,6 +203,9 @@ export class ServiceFunction extends NodejsFunction {
       },
     });
     this.functionLogGroup = logGroup;
+    // Every deploy publishes a version (a hash of the code and configuration names it), so
+    // an alias can move between two versions and move back.
+    this.liveAlias = new Alias(this, 'LiveAlias', { aliasName: liveAliasName, version: this.currentVersion });
 
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -178,8 +214,10 @@ export class ServiceFunction extends NodejsFunction {
   }
 
   /**
-   * Sets `TABLE_NAME` and grants {@link tableReadActions} (`read`) or those and
-   * {@link tableWriteActions} (`readWrite`) on the table and its named indexes only.
+   * Sets `TABLE_NAME` and grants {@link tableDescribeActions} on the table (`describe`), or
+   * {@link tableReadActions} (`read`) or those and {@link tableWriteActions} (`readWrite`)
+   * on the table and its named indexes only; and the key's use when the table has a
+   * customer-managed key.
    * @param indexNames the indexes the function may query; @default the routes table's GSIs
    */
   bindTable(
@@ -188,6 +226,10 @@ export class ServiceFunction extends NodejsFunction {
     indexNames: readonly string[] = routesTable.globalSecondaryIndexes.map((index) => index.indexName),
   ): this {
     this.addEnvironment('TABLE_NAME', table.tableName);
+    if (access === 'describe') {
+      this.addToRolePolicy(new PolicyStatement({ actions: [...tableDescribeActions], resources: [table.tableArn] }));
+      return this;
+    }
     const actions = access === 'read' ? [...tableReadActions] : [...tableReadActions, ...tableWriteActions];
     this.addToRolePolicy(
       new PolicyStatement({
@@ -195,6 +237,10 @@ export class ServiceFunction extends NodejsFunction {
         resources: [table.tableArn, ...indexNames.map((name) => `${table.tableArn}/index/${name}`)],
       }),
     );
+    if (table.encryptionKey !== undefined) {
+      const keyActions = access === 'read' ? ['kms:Decrypt', 'kms:DescribeKey'] : [...tableKeyActions];
+      this.addToRolePolicy(new PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn] }));
+    }
     return this;
   }
 

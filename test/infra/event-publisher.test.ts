@@ -4,7 +4,15 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { publisherEntry, publisherMapping } from '#infra/constructs/event-publisher';
 import { repoRoot } from '#infra/constructs/endpoint-api';
 import { eventSource } from '#infra/resources';
-import { actionsOf, environmentOf, resourcesOf, synth, type Synthesised, type TemplateResource } from '#test/infra/synth';
+import {
+  actionsOf,
+  environmentOf,
+  liveAliasOf,
+  resourcesOf,
+  synth,
+  type Synthesised,
+  type TemplateResource,
+} from '#test/infra/synth';
 
 const publisherDescription = 'Publishes route events: the routes table stream (revision inserts) to the event bus';
 
@@ -51,10 +59,13 @@ describe('event publisher', () => {
     template = dev.template;
   });
 
-  it('reads the table stream from the start, in batches of 100, only for inserts of revision items', () => {
-    const fn = publisherFunction(template);
+  it('reads the table stream from the start, in batches of 100, only for inserts of revision items, through the live alias', () => {
+    const alias = liveAliasOf(template, publisherFunction(template));
+    const [aliasMapping] = resourcesOf(template, 'AWS::Lambda::EventSourceMapping');
+    // `<function name>:live`, the qualified name of the alias.
+    expect(JSON.stringify(aliasMapping?.Properties.FunctionName)).toContain(`{"Ref":"${alias.id}"}`);
+    expect(JSON.stringify(aliasMapping?.Properties.FunctionName)).toContain('":live"');
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: fn.id },
       EventSourceArn: Match.anyValue(),
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
@@ -93,7 +104,8 @@ describe('event publisher', () => {
     const reporting = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').filter((mapping) =>
       ((mapping.Properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
     );
-    expect(reporting.map((mapping) => mapping.Properties.FunctionName)).toEqual([{ Ref: fn.id }]);
+    expect(reporting).toHaveLength(1);
+    expect(JSON.stringify(reporting[0]?.Properties.FunctionName)).toContain(`{"Ref":"${liveAliasOf(template, fn).id}"}`);
   });
 
   it('sends records it gives up on to an encrypted dead-letter queue that raises an alarm', () => {

@@ -114,3 +114,17 @@ export function actionsOf(template: Template, fn: TemplateResource): string[] {
   if (role.Properties.ManagedPolicyArns !== undefined) actions.push('<managed policy>');
   return actions;
 }
+
+/** The `live` alias of a function: what API Gateway and the stream mapping invoke. */
+export function liveAliasOf(template: Template, fn: TemplateResource): TemplateResource {
+  const found = resourcesOf(template, 'AWS::Lambda::Alias').filter(
+    (alias) => JSON.stringify(alias.Properties.FunctionName) === JSON.stringify({ Ref: fn.id }),
+  );
+  if (found.length !== 1) throw new Error(`expected one alias of ${fn.id}, found ${found.length}`);
+  return found[0] as TemplateResource;
+}
+
+/** Every alarm of the template with its logical id. */
+export function alarmsOf(template: Template): TemplateResource[] {
+  return resourcesOf(template, 'AWS::CloudWatch::Alarm');
+}

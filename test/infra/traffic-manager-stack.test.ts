@@ -1,11 +1,15 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { accessLogFields, methodOptionsKey, usagePlanTiers } from '#infra/constructs/endpoint-api';
 import { metricsNamespace, powertoolsServiceName } from '#infra/constructs/service-function';
+import { functionClassOf } from '#infra/function-classes';
+import { stageFromContext } from '#infra/stage';
 import { endpointList, throttles } from '#shared/http/endpoints';
 import {
   actionsOf,
+  alarmsOf,
   environmentOf,
   functionOf,
+  liveAliasOf,
   resourcesOf,
   synth,
   testAuthContext,
@@ -19,6 +23,8 @@ const dynamoWriteActions = [
   'dynamodb:BatchWriteItem',
   'dynamodb:*',
 ];
+
+const itemReadActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 
 /** `/v1/tenants/{tenant}/routes` as a stage MethodSetting's ResourcePath. */
 function settingPath(path: string): string {
@@ -35,14 +41,16 @@ describe('the stack, built from the endpoint table', () => {
   it('declares one function per endpoint (and the event publisher), on Node.js 24, arm64, with active tracing', () => {
     const template = dev.template;
     template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
+    const classes = dev.stage.functionClasses;
     for (const endpoint of endpointList) {
+      const settings = classes[functionClassOf(endpoint)];
       expect(functionOf(template, endpoint).Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
-        Timeout: 10,
-        MemorySize: 512,
+        Timeout: settings.timeoutSeconds,
+        MemorySize: settings.memorySize,
       });
     }
   });
@@ -97,8 +105,24 @@ describe('the stack, built from the endpoint table', () => {
     }
   });
 
+  it('grants the health functions DescribeTable on the table and no item access', () => {
+    const probes = endpointList.filter((endpoint) => endpoint.scopes === null && endpoint.access.table !== undefined);
+    expect(probes.map((endpoint) => endpoint.id).sort()).toEqual(['getHealth', 'getReady']);
+    for (const endpoint of probes) {
+      const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
+      expect(actions.filter((action) => action.startsWith('dynamodb:'))).toEqual(['dynamodb:DescribeTable']);
+    }
+  });
+
+  it('grants no function BatchWriteItem, which none calls', () => {
+    for (const endpoint of endpointList) {
+      expect(actionsOf(dev.template, functionOf(dev.template, endpoint))).not.toContain('dynamodb:BatchWriteItem');
+    }
+  });
+
   it('grants read-only functions no DynamoDB write action', () => {
-    const readers = endpointList.filter((endpoint) => endpoint.access.table === 'read');
+    const readers = endpointList.filter((endpoint) => endpoint.access.table === 'read' && endpoint.scopes !== null);
+    expect(itemReadActions).toContain('dynamodb:GetItem');
     expect(readers.length).toBeGreaterThan(0);
     for (const endpoint of readers) {
       const actions = actionsOf(dev.template, functionOf(dev.template, endpoint));
@@ -153,11 +177,12 @@ describe('the stack, built from the endpoint table', () => {
     expect(JSON.stringify(statements)).not.toContain('/index/*');
   });
 
-  it('routes each endpoint through a Lambda proxy integration at its method and path', () => {
+  it("routes each endpoint through a Lambda proxy integration at its method and path, to the function's live alias", () => {
     const template = dev.template;
     template.resourceCountIs('AWS::ApiGateway::Method', endpointList.length);
     for (const endpoint of endpointList) {
-      const fn = functionOf(template, endpoint);
+      const alias = liveAliasOf(template, functionOf(template, endpoint));
+      expect(alias.Properties.Name).toBe('live');
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: endpoint.method,
         OperationName: endpoint.id,
@@ -165,9 +190,15 @@ describe('the stack, built from the endpoint table', () => {
           Type: 'AWS_PROXY',
           IntegrationHttpMethod: 'POST',
           Uri: Match.objectLike({
-            'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [fn.id, 'Arn'] }])],
+            'Fn::Join': ['', Match.arrayWith([{ Ref: alias.id }])],
           }),
         }),
+      });
+      // API Gateway may invoke the alias (not $LATEST, not the bare function).
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { Ref: alias.id },
+        Principal: 'apigateway.amazonaws.com',
       });
     }
     const pathParts = resourcesOf(template, 'AWS::ApiGateway::Resource').map((r) => r.Properties.PathPart);
@@ -211,9 +242,10 @@ describe('the stack, built from the endpoint table', () => {
 
   it('writes JSON access logs to a log group, with tracing and error logging on the stage', () => {
     const [stage] = resourcesOf(dev.template, 'AWS::ApiGateway::Stage');
-    const accessLog = stage?.Properties.AccessLogSetting as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const accessLog = stage?.Properties.AccessLogSetting as { DestinationArn: unknown; Format: string };
+    const destination = JSON.stringify(accessLog.DestinationArn);
     const group = resourcesOf(dev.template, 'AWS::Logs::LogGroup').find(
-      (g) => g.id === accessLog.DestinationArn['Fn::GetAtt'][0],
+      (g) => destination.includes(`{"Ref":"${g.id}"}`) || destination.includes(`["${g.id}","Arn"]`),
     );
     expect(group).toBeDefined();
     expect(JSON.parse(accessLog.Format)).toEqual(accessLogFields);
@@ -325,13 +357,10 @@ describe('the stack, built from the endpoint table', () => {
         Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn.id } }],
       });
     }
-    const throttleAlarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter((alarm) =>
-      JSON.stringify(alarm.Properties.Metrics ?? []).includes('ThrottledRequests'),
+    const throttleAlarms = alarmsOf(template).filter((alarm) =>
+      JSON.stringify(alarm.Properties.Metrics ?? []).includes('"Namespace":"AWS/DynamoDB"'),
     );
     expect(throttleAlarms).toHaveLength(1);
-    // Per function, API 5xx, table throttles, one per dead-letter queue (publisher,
-    // route-changes) and the publisher's iterator age.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', endpointList.length + 5);
   });
 
   it('draws a dashboard with Lambda, API Gateway and DynamoDB metrics', () => {
@@ -377,6 +406,18 @@ describe('stack options', () => {
     template.resourceCountIs('AWS::Lambda::Function', subset.length + 1);
   });
 
+  it('reads per-class settings and reservations from the stage, and drops reservations on request', () => {
+    const prod = synth({ stage: 'prod' });
+    const resolve = functionOf(prod.template, { method: 'GET', path: '/v1/tenants/{tenant}/resolve/{service}/{env}' });
+    expect(resolve.Properties.ReservedConcurrentExecutions).toBe(prod.stage.functionClasses.resolve.reservedConcurrency);
+    expect(resolve.Properties.MemorySize).toBe(prod.stage.functionClasses.resolve.memorySize);
+    const unreserved = synth({ context: { reserveConcurrency: 'false' } });
+    for (const fn of resourcesOf(unreserved.template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    expect(stageFromContext(unreserved.app.node).functionClasses.resolve.reservedConcurrency).toBeUndefined();
+  });
+
   it('keeps logs longer and logs at INFO in prod', () => {
     const { template } = synth({ stage: 'prod' });
     const [fn] = resourcesOf(template, 'AWS::Lambda::Function');
@@ -387,8 +428,10 @@ describe('stack options', () => {
     });
   });
 
-  it('refuses to synthesise prod without token settings', () => {
-    expect(() => synth({ stage: 'prod', context: { jwksUrl: '' } })).toThrow(/Missing context "jwksUrl" for stage prod/);
+  it('refuses to synthesise prod without token settings, naming the missing keys', () => {
+    expect(() => synth({ stage: 'prod', context: { jwksUrl: '' } })).toThrow(
+      'Stage prod needs the context keys jwksUrl: pass -c jwksUrl=...',
+    );
   });
 
   it('refuses an unknown stage', () => {
