@@ -91,6 +91,7 @@ export class TrafficManagerStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'RouteChangesQueueUrl', { value: this.eventPublisher.routeChangesQueue.queueUrl });
     new CfnOutput(this, 'RouteChangesQueueArn', { value: this.eventPublisher.routeChangesQueue.queueArn });
+    new CfnOutput(this, 'ReplayFunctionName', { value: this.eventPublisher.replayFunction.functionName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
@@ -118,6 +119,9 @@ export class TrafficManagerStack extends Stack {
       fn: this.eventPublisher.function,
       alarms: [o.publisherErrorsAlarm, this.eventPublisher.iteratorAgeAlarm, ...(publisherThrottles === undefined ? [] : [publisherThrottles])],
     });
+    // Invoked by an operator, who sees its errors in its answer; it runs the publisher's code
+    // (shared/events/publisher.ts), so the publisher's errors are what a bad deploy shows.
+    shifted.push({ id: 'replay', fn: this.eventPublisher.replayFunction, alarms: [o.publisherErrorsAlarm] });
     return shifted;
   }
 
@@ -132,6 +136,7 @@ export class TrafficManagerStack extends Stack {
     const queues: Queue[] = [publisher.deadLetterQueue, publisher.routeChangesQueue, publisher.routeChangesDeadLetterQueue];
     for (const queue of queues) queue.applyRemovalPolicy(stage.removalPolicy);
     publisher.function.functionLogGroup.applyRemovalPolicy(stage.removalPolicy);
+    publisher.replayFunction.functionLogGroup.applyRemovalPolicy(stage.removalPolicy);
     if (kmsKey === undefined) return;
 
     for (const queue of queues) {
@@ -139,7 +144,9 @@ export class TrafficManagerStack extends Stack {
       cfn.sqsManagedSseEnabled = undefined;
       cfn.kmsMasterKeyId = kmsKey.keyArn;
     }
-    (publisher.function.functionLogGroup.node.defaultChild as CfnLogGroup).kmsKeyId = kmsKey.keyArn;
+    for (const fn of [publisher.function, publisher.replayFunction]) {
+      (fn.functionLogGroup.node.defaultChild as CfnLogGroup).kmsKeyId = kmsKey.keyArn;
+    }
     // Sending to a KMS-encrypted queue (the mapping's on-failure destination) needs the key.
     publisher.function.addToRolePolicy(
       new PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [kmsKey.keyArn] }),

@@ -29,6 +29,8 @@ import { ServiceFunction } from './service-function.ts';
 
 /** The publisher's handler module, relative to the repository root. */
 export const publisherEntry = 'functions/events/publish-route-events.ts';
+/** The operator's replay: a range of a tenant's history published again from the revisions. */
+export const replayEntry = 'functions/events/replay-route-events.ts';
 
 /**
  * The event source mapping's settings in CDK's terms, from the one definition the local
@@ -62,6 +64,8 @@ export interface EventPublisherProps {
 
 export class EventPublisher extends Construct {
   readonly function: ServiceFunction;
+  /** Invoked by an operator (`aws lambda invoke`), never by the API: see docs/runbook.md. */
+  readonly replayFunction: ServiceFunction;
   /** Where the event source mapping sends records it gives up on. */
   readonly deadLetterQueue: Queue;
   readonly deadLetterAlarm: Alarm;
@@ -93,6 +97,19 @@ export class EventPublisher extends Construct {
       logLevel: stage.logLevel,
     })
       // No table grant: the event source mapping grants the stream reads, nothing else.
+      .bindBus(eventBus, 'publish');
+
+    this.replayFunction = new ServiceFunction(this, 'ReplayFunction', {
+      entry: path.resolve(repoRoot, replayEntry),
+      description: "Publishes a range of a tenant's history again from the revisions (operator-invoked)",
+      // A long range is many pages of revisions and PutEvents calls; an operator waits for it.
+      timeout: Duration.minutes(15),
+      memorySize: stage.functionClasses.publisher.memorySize,
+      logRetention: stage.logRetention,
+      logRemovalPolicy: stage.removalPolicy,
+      logLevel: stage.logLevel,
+    })
+      .bindTable(table, 'read')
       .bindBus(eventBus, 'publish');
 
     if (this.function.role !== undefined) {

@@ -51,8 +51,8 @@ describe.each(['dev', 'prod'] as const)('alarms of the %s stage', (stage) => {
       'resolve-ConcurrencyNearReservation', 'publisher-ConcurrencyNearReservation', 'resolveRoute-Errors', 'putRoute-Errors',
     ].map((what) => `TrafficManager-${stage}-${what}`);
     expect(names).toEqual(expect.arrayContaining(expected));
-    // 18 functions' errors (17 endpoints and the publisher's in PublisherErrors), 5 classes x 2, 11 more.
-    expect(alarms).toHaveLength(17 + 10 + 11);
+    // 19 functions' errors (18 endpoints and the publisher's in PublisherErrors), 5 classes x 2, 11 more.
+    expect(alarms).toHaveLength(18 + 10 + 11);
   });
 
   it('names every alarm TrafficManager-<stage>-<what>, each name once', () => {

@@ -19,14 +19,14 @@ describe('cdk.json', () => {
 
 describe('reserved concurrency', () => {
   it.each([
-    ['dev', 100],
-    ['prod', 335],
+    ['dev', 110],
+    ['prod', 435],
   ] as const)('adds up in %s to the total docs/deploy.md tells the account to allow (%i)', (stage, documented) => {
     const { stage: settings } = synth({ stage });
     const perEndpoint = endpointList.map((endpoint) => settings.functionClasses[functionClassOf(endpoint)].reservedConcurrency ?? 0);
     const total = perEndpoint.reduce((sum, n) => sum + n, 0) + (settings.functionClasses.publisher.reservedConcurrency ?? 0);
     expect(total).toBe(documented);
-    // "prod reserves 335 executions, dev 100" (docs/deploy.md, "Bootstrap").
+    // "prod reserves 435 executions, dev 110" (docs/deploy.md, "Bootstrap").
     expect(readFileSync(path.join(repoRoot, 'docs/deploy.md'), 'utf8')).toMatch(new RegExp(`\\b${stage}( reserves)? ${documented}\\b`));
   });
 });

@@ -41,7 +41,7 @@ describe('the full endpoint table, bundled', () => {
     it('declares one bundled function per endpoint', () => {
       const { template } = synthesised();
       // Every endpoint's function, and the event publisher.
-      template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
+      template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 2);
       for (const endpoint of endpointList) {
         expect(functionOf(template, endpoint).Properties).toMatchObject({
           Runtime: 'nodejs24.x',

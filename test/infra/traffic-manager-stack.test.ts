@@ -40,7 +40,7 @@ describe('the stack, built from the endpoint table', () => {
 
   it('declares one function per endpoint (and the event publisher), on Node.js 24, arm64, with active tracing', () => {
     const template = dev.template;
-    template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 1);
+    template.resourceCountIs('AWS::Lambda::Function', endpointList.length + 2);
     const classes = dev.stage.functionClasses;
     for (const endpoint of endpointList) {
       const settings = classes[functionClassOf(endpoint)];
@@ -403,7 +403,7 @@ describe('stack options', () => {
       entry: 'test/infra/fixtures/handler.ts',
     }));
     const { template } = synth({ endpoints: subset });
-    template.resourceCountIs('AWS::Lambda::Function', subset.length + 1);
+    template.resourceCountIs('AWS::Lambda::Function', subset.length + 2);
   });
 
   it('reads per-class settings and reservations from the stage, and drops reservations on request', () => {

@@ -14,7 +14,7 @@ describe('canary deploys', () => {
   it.each(['dev', 'prod'] as const)('publishes every function as a version behind a live alias (%s)', (stage) => {
     const { template } = stage === 'dev' ? dev : prod;
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(endpointList.length + 1);
+    expect(functions).toHaveLength(endpointList.length + 2);
     template.resourceCountIs('AWS::Lambda::Version', functions.length);
     // Old versions are kept, so that an alias can go back to one.
     for (const version of Object.values(template.findResources('AWS::Lambda::Version'))) {
@@ -39,7 +39,7 @@ describe('canary deploys', () => {
     template.resourceCountIs('AWS::CodeDeploy::Application', 1);
     template.hasResourceProperties('AWS::CodeDeploy::Application', { ComputePlatform: 'Lambda', ApplicationName: 'TrafficManager-prod' });
     const groups = resourcesOf(template, 'AWS::CodeDeploy::DeploymentGroup');
-    expect(groups).toHaveLength(endpointList.length + 1);
+    expect(groups).toHaveLength(endpointList.length + 2);
     for (const group of groups) {
       expect(group.Properties).toMatchObject({
         DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
