@@ -51,7 +51,7 @@ describe.each(['dev', 'prod'] as const)('alarms of the %s stage', (stage) => {
       'resolve-ConcurrencyNearReservation', 'publisher-ConcurrencyNearReservation', 'resolveRoute-Errors', 'putRoute-Errors',
     ].map((what) => `TrafficManager-${stage}-${what}`);
     expect(names).toEqual(expect.arrayContaining(expected));
-    // 19 functions' errors (18 endpoints and the publisher's in PublisherErrors), 5 classes x 2, 11 more.
+    // 18 endpoints' errors (the publisher's are PublisherErrors, one of the 11), 5 classes x 2, 11 more.
     expect(alarms).toHaveLength(18 + 10 + 11);
   });
 
