@@ -94,7 +94,10 @@ describe('writes while the emulator is frozen', () => {
       } else if (answer.status === 503 && type.endsWith('/outcome-unknown')) {
         figures.outcomeUnknown += 1;
       } else {
-        if (answer.status >= 500 && answer.status !== 503) figures.serverErrors += 1;
+        if (answer.status >= 500 && answer.status !== 503) {
+          figures.serverErrors += 1;
+          console.log(`server error for ${write.correlationId}: ${answer.status} ${JSON.stringify(answer.body)}`);
+        }
         figures.refused += 1;
         if (committed) figures.ghostCommits += 1;
       }
