@@ -12,6 +12,7 @@
 import { RouteCache } from '#shared/resolve/route-cache';
 import { approximateRouteBytes } from '#shared/resolve/route-size';
 import type { Route } from '#shared/domain/route.schema';
+import { seededRandom } from '#test/support/seeded-random';
 
 function route(index: number): Route {
   return {
@@ -133,23 +134,11 @@ async function waits(
   return { ours, previous: theirs, requests };
 }
 
-/** A seeded PRNG (mulberry32), so the synthetic traffic is the same every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function measureRouteCache(): Promise<CacheFigures> {
   const routes = Array.from({ length: 1010 }, (_, index) => route(index));
   // The estimate of the average route here, with the cache ids this simulation uses.
   const routeBytes = Math.round(routes.reduce((sum, item, index) => sum + approximateRouteBytes(item, String(index)), 0) / routes.length);
-  const random = seeded(42);
+  const random = seededRandom(42);
   const hundred = routes.slice(0, 100);
   return {
     routeBytes,

@@ -31,6 +31,7 @@ import { bearer } from '#test/support/auth-tokens';
 import { apiClient, type ApiClient, type ApiResponse } from '#test/support/http-client';
 import { startTestApi } from '#test/support/local-stack';
 import { createClient, ResolveError, type TrafficManagerClient } from '../../client/index.ts';
+import { seededRandom } from '#test/support/seeded-random';
 
 // The resolve endpoint's cache would otherwise hold a route for 2 s after each change.
 const cacheEnv = { RESOLVE_CACHE_TTL_MS: '100', RESOLVE_CACHE_NEGATIVE_TTL_MS: '100' };
@@ -63,18 +64,7 @@ const countingFetch: typeof fetch = async (input, init) => {
   return response;
 };
 
-/** mulberry32: the changes are random but the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(20261201);
+const random = seededRandom(20261201);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
 function upstream(service: string, version: string): string {

@@ -5,18 +5,7 @@
  */
 import { backoffDelay } from '../../../client/index.ts';
 import { jitteredInterval } from '../../../client/src/backoff.ts';
-
-/** mulberry32: a small seeded PRNG. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '#test/support/seeded-random';
 
 const options = { initialMs: 500, maxMs: 30_000 };
 
@@ -32,7 +21,7 @@ describe('backoffDelay', () => {
   });
 
   it('spreads a fleet over [ceiling / 2, ceiling)', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const delays = Array.from({ length: 2000 }, () => backoffDelay(4, options, random));
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(2000);
     expect(Math.max(...delays)).toBeLessThan(4000);
@@ -54,7 +43,7 @@ describe('backoffDelay', () => {
 
 describe('jitteredInterval', () => {
   it('stays within ±10 % of the interval', () => {
-    const random = seeded(11);
+    const random = seededRandom(11);
     const intervals = Array.from({ length: 1000 }, () => jitteredInterval(2000, random));
     expect(Math.min(...intervals)).toBeGreaterThanOrEqual(1800);
     expect(Math.max(...intervals)).toBeLessThan(2200);

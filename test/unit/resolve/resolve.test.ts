@@ -12,6 +12,7 @@ import {
 } from '#shared/domain/resolve';
 import type { Route, Version, VersionState } from '#shared/domain/route.schema';
 import { NotFoundError, ServiceUnavailableError } from '#shared/errors/http-errors';
+import { seededRandom } from '#test/support/seeded-random';
 
 function version(name: string, weight: number, state: VersionState = 'active'): Version {
   return { url: `https://${name}.checkout.example.com`, weight, state };
@@ -47,18 +48,6 @@ function counts(values: Iterable<string>): Record<string, number> {
   const tally: Record<string, number> = {};
   for (const value of values) tally[value] = (tally[value] ?? 0) + 1;
   return tally;
-}
-
-/** A seeded PRNG (mulberry32), so distribution tests are reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('the sticky hash (part of the data-plane contract)', () => {
