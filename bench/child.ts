@@ -6,8 +6,8 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { handlerEnvironment } from './environment.ts';
+import { repoRoot } from '#local/paths';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 
 /** Runs `module` (a file in bench/ that calls `serveParent`) with `request`, returning its result. */
 export function runInChild<Request, Result>(

@@ -8,8 +8,8 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { productionOptions } from './bundles.ts';
+import { repoRoot } from '#local/paths';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 
 /** The budget every function bundle must stay under (minified JS, source map excluded). */
 export const bundleBudgetBytes = 600 * 1024;

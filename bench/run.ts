@@ -37,8 +37,8 @@ import { measureRouteCache, type CacheFigures } from './route-cache-sim.ts';
 import type { HotRequest, HotSamples, HotSeries, StackStarted } from './stack.ts';
 import type { SequenceCost } from './tenant-sequence.ts';
 import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, quantile } from './stats.ts';
+import { repoRoot } from '#local/paths';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bench');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 const hotCalls = Number(process.env.BENCH_HOT_CALLS ?? 20_000);

@@ -13,6 +13,7 @@ import type { JWTPayload } from 'jose';
 import { clockToleranceSeconds, knownScopes } from '#shared/auth/token-verifier';
 import { devKeyAlgorithm, loadDevKeys } from './dev-keys.ts';
 import { localAudience, localIssuer } from './environment.ts';
+import { SlugSchema } from '#shared/domain/route.schema';
 
 const knownScopeNames: readonly string[] = knownScopes;
 
@@ -126,7 +127,7 @@ export function parseTokenArgs(args: string[]): LocalTokenOptions {
   }
   const { tenant, scope, sub } = values;
   if (tenant === undefined) throw new UsageError('--tenant is required');
-  if (tenant !== '*' && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
+  if (tenant !== '*' && !SlugSchema.safeParse(tenant).success) {
     throw new UsageError(`--tenant must be a tenant slug or *, got "${tenant}"`);
   }
   if (scope === undefined) throw new UsageError('--scope is required');

@@ -5,7 +5,6 @@
  * the local server reads, JSON access logs, and usage plans for tiers of callers.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
@@ -53,7 +52,11 @@ export function restApiName(stageName: string): string {
 }
 
 /** The repository root: endpoint `entry` paths are relative to it. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root (one home: local/paths.ts), re-exported for the infra tests. */
+export { repoRoot } from '../../local/paths.ts';
+import { repoRoot } from '../../local/paths.ts';
+import { REPLAYED_HEADER } from '../../shared/http/headers.ts';
+import { problemTypeBase } from '../../shared/middleware/problem.ts';
 
 export interface UsagePlanTier {
   description: string;
@@ -219,7 +222,7 @@ export class EndpointApi extends Construct {
               allowOrigins: [...stage.corsOrigins],
               allowMethods: ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'],
               allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'x-request-id'],
-              exposeHeaders: ['ETag', 'Retry-After', 'x-request-id', 'Idempotent-Replayed'],
+              exposeHeaders: ['ETag', 'Retry-After', 'x-request-id', REPLAYED_HEADER],
             },
           }),
     });
@@ -303,7 +306,7 @@ export class EndpointApi extends Construct {
       'x-request-id': 'method.request.header.x-request-id',
     };
     const problem = (slug: string, title: string, status: string): string =>
-      `{"type":"https://traffic-manager.dev/problems/${slug}","title":"${title}","status":${status},"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
+      `{"type":"${problemTypeBase}${slug}","title":"${title}","status":${status},"detail":$context.error.messageString,"requestId":"$context.requestId"}`;
     const responses = [
       ['Throttled', ResponseType.THROTTLED, '429', 'too-many-requests', 'Too Many Requests', '1'],
       ['QuotaExceeded', ResponseType.QUOTA_EXCEEDED, '429', 'too-many-requests', 'Quota Exceeded', '3600'],

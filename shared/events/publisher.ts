@@ -20,6 +20,7 @@ import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
 import { REVISION_SK_PREFIX, attr } from '../store/route-keys.ts';
 import { isRevisionItem, parseRevisionItem, type StoredRevision } from '../store/revision-item.ts';
 import {
+  MAX_EVENT_ENTRY_BYTES,
   RouteEventDetailSchema,
   detailTypeOf,
   eventSource,
@@ -28,7 +29,7 @@ import {
 } from './route-event.schema.ts';
 
 /** EventBridge's limits on one `PutEvents` call. */
-export const putEventsLimits = { maxEntries: 10, maxBytes: 256 * 1024 } as const;
+export const putEventsLimits = { maxEntries: 10, maxBytes: MAX_EVENT_ENTRY_BYTES } as const;
 
 export interface RetryPolicy {
   /** Attempts per entry, the first included. */

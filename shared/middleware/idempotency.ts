@@ -24,6 +24,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoDbClient, tableName } from '../clients/dynamodb.ts';
+import { REPLAYED_HEADER } from '../http/headers.ts';
 import {
   ConflictError,
   UnprocessableContentError,
@@ -39,11 +40,8 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /** The request header, lower-cased as the factory's header normaliser leaves it. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-/** Set on a replayed response, so a caller can tell it from a fresh one. */
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
-
 /**
- * The key (API.md, "Idempotency keys"): tenant, caller (`sub`, put where an authorizer's
+ * The key (the contract's "Idempotency keys"): tenant, caller (`sub`, put where an authorizer's
  * principal goes by the handler factory), method and the normalised path (the resource
  * template and the decoded path parameters, so `/routes/%73vc` and `/routes/svc` are one
  * path), and the caller's key. The same key from another caller, or for another route, is

@@ -8,8 +8,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { buildAllFunctions, bundleBudgetBytes, functionEntries, packageOf, type FunctionBundle } from '../../bench/function-bundles.ts';
+import { repoRoot } from '#local/paths';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bundle-budget', String(process.pid));
 
 let bundles: FunctionBundle[];
