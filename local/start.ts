@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   API:          ${server.url}   (try ${server.url}/health/ready)${throttle ? '' : '   (throttles off)'}
   AWS emulator: ${emulator.endpoint}   (region ${localNames.region})
   outputs:      ${outputsFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outputsFile) : outputsFile}
-  token:        npm run -s token -- --tenant acme --scope "routes:read routes:write"
+  token:        npm run -s token -- --tenant acme --scope "routes:read routes:write resolve audit:read"
   events:       npm run events
 Press Ctrl-C to stop.`);
   } catch (error) {
