@@ -139,3 +139,33 @@ export const authEnv = {
     )
     .pipe(z.array(z.enum(asymmetricAlgorithms)).min(1)),
 };
+
+const milliseconds = z.coerce.number().int().min(0);
+
+/** The resolve path's route cache and breaker (shared/resolve/resolve-route.ts). */
+export const resolveCacheEnv = {
+  RESOLVE_CACHE_TTL_MS: milliseconds.default(2000),
+  RESOLVE_CACHE_NEGATIVE_TTL_MS: milliseconds.default(1000),
+  /** A hit this close to expiry reloads in the background; default half the TTL. */
+  RESOLVE_CACHE_REFRESH_AHEAD_MS: milliseconds.optional(),
+  RESOLVE_CACHE_MAX_STALE_MS: milliseconds.default(300_000),
+  /** Memory the cached routes may take, by estimate (32 MiB: about 10,000 typical routes). */
+  RESOLVE_CACHE_MAX_BYTES: z.coerce.number().int().min(65_536).default(32 * 1024 * 1024),
+  RESOLVE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  RESOLVE_BREAKER_COOL_DOWN_MS: milliseconds.default(5000),
+  /**
+   * How long resolve waits for the table before it counts the load as failed and serves the
+   * last-known-good route: well inside the function's time, so a hanging table does not eat
+   * the function's timeout (every AWS call also stops at the request's deadline).
+   */
+  RESOLVE_LOAD_DEADLINE_MS: milliseconds.default(1500),
+};
+
+/** The health checks (shared/health/health-checks.ts). */
+export const healthCheckEnv = {
+  /**
+   * How long one dependency may take before it counts as down (the local stack: 9 s).
+   * Below the functions' 10 s timeout, so a hung dependency is a 503 naming it, not a timeout.
+   */
+  HEALTH_CHECK_DEADLINE_MS: z.coerce.number().int().min(100).max(9_000).default(2_000),
+};

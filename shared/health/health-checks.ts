@@ -4,8 +4,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
-import { parseEnv } from '../config.ts';
+import { healthCheckEnv, parseEnv } from '../config.ts';
 import { ServiceUnavailableError } from '../errors/http-errors.ts';
 import { dynamoDbClient, tableName } from '../clients/dynamodb.ts';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
@@ -18,14 +17,6 @@ export interface CheckResult {
 }
 
 export type Check = (signal: AbortSignal) => Promise<unknown>;
-
-const healthCheckEnv = {
-  /**
-   * How long one dependency may take before it counts as down (the local stack: 9 s).
-   * Below the functions' 10 s timeout, so a hung dependency is a 503 naming it, not a timeout.
-   */
-  HEALTH_CHECK_DEADLINE_MS: z.coerce.number().int().min(100).max(9_000).default(2_000),
-};
 
 export const checkDeadlineMs = parseEnv(healthCheckEnv).HEALTH_CHECK_DEADLINE_MS;
 

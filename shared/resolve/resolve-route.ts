@@ -12,8 +12,7 @@
  * Logging: at most one line per request at the default level. A stale answer logs one
  * warning; a refusal is logged by the error mapper, with the staleness appended as keys.
  */
-import { z } from 'zod';
-import { parseEnv } from '../config.ts';
+import { parseEnv, resolveCacheEnv } from '../config.ts';
 import { resolve, type Resolution } from '../domain/resolve.ts';
 import type { Route } from '../domain/route.schema.ts';
 import { HttpError, RouteNotFoundError } from '../errors/http-errors.ts';
@@ -23,26 +22,6 @@ import { routePk } from '../store/route-keys.ts';
 import { getRoute, type RouteKey } from '../store/route.store.ts';
 import { RouteCache, type CacheResult } from './route-cache.ts';
 import { approximateRouteBytes } from './route-size.ts';
-
-const milliseconds = z.coerce.number().int().min(0);
-
-export const resolveCacheEnv = {
-  RESOLVE_CACHE_TTL_MS: milliseconds.default(2000),
-  RESOLVE_CACHE_NEGATIVE_TTL_MS: milliseconds.default(1000),
-  /** A hit this close to expiry reloads in the background; default half the TTL. */
-  RESOLVE_CACHE_REFRESH_AHEAD_MS: milliseconds.optional(),
-  RESOLVE_CACHE_MAX_STALE_MS: milliseconds.default(300_000),
-  /** Memory the cached routes may take, by estimate (32 MiB: about 10,000 typical routes). */
-  RESOLVE_CACHE_MAX_BYTES: z.coerce.number().int().min(65_536).default(32 * 1024 * 1024),
-  RESOLVE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
-  RESOLVE_BREAKER_COOL_DOWN_MS: milliseconds.default(5000),
-  /**
-   * How long resolve waits for the table before it counts the load as failed and serves the
-   * last-known-good route: well under the SDK's own timeouts and retries (3 × 3 s), so a
-   * hanging table does not eat the function's timeout.
-   */
-  RESOLVE_LOAD_DEADLINE_MS: milliseconds.default(1500),
-};
 
 const env = parseEnv(resolveCacheEnv);
 
