@@ -8,6 +8,7 @@
  * with no 500 and no ghost commit (refused, yet committed). The figures are printed.
  */
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mintLocalToken } from '#local/token';
 import { spawnStartedStack, type StartedStack } from '#test/support/local-stack';
 
@@ -97,6 +98,7 @@ describe('writes while the emulator is frozen', () => {
         if (answer.status >= 500 && answer.status !== 503) {
           figures.serverErrors += 1;
           console.log(`server error for ${write.correlationId}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          if (process.env.TM_DEBUG_FILE) appendFileSync(process.env.TM_DEBUG_FILE, `${answer.status} ${JSON.stringify(answer.body)}\n`);
         }
         figures.refused += 1;
         if (committed) figures.ghostCommits += 1;
