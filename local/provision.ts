@@ -172,22 +172,13 @@ async function ensureRouteChanges(
     VisibilityTimeout: String(routeChanges.visibilityTimeoutSeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: routeChanges.maxReceiveCount }),
   });
-  const rule = await events.send(
-    new PutRuleCommand({
-      Name: localNames.routeChangesRuleName,
-      EventBusName: eventBusName,
-      EventPattern: JSON.stringify(routeChanges.pattern),
-      State: 'ENABLED',
-    }),
-  );
-  await allowRuleToSend(sqs, queue, rule.RuleArn);
-  await events.send(
-    new PutTargetsCommand({
-      Rule: localNames.routeChangesRuleName,
-      EventBusName: eventBusName,
-      Targets: [{ Id: 'route-changes', Arn: queue.arn, DeadLetterConfig: { Arn: deadLetter.arn } }],
-    }),
-  );
+  await subscribeQueue(events, sqs, {
+    eventBusName,
+    ruleName: localNames.routeChangesRuleName,
+    pattern: routeChanges.pattern,
+    queue,
+    target: { Id: 'route-changes', Arn: queue.arn, DeadLetterConfig: { Arn: deadLetter.arn } },
+  });
   return queue;
 }
 
@@ -202,7 +193,30 @@ async function ensureQueue(
   return { url, arn: Attributes?.QueueArn ?? '' };
 }
 
-/** The queue policy that lets one rule send to the queue, as the CDK SqsQueue target writes it. */
+/**
+ * A rule on the bus with `pattern`, the queue policy that lets it send to the queue (as the
+ * CDK SqsQueue target writes it), and the queue as its target.
+ */
+async function subscribeQueue(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  subscription: {
+    eventBusName: string;
+    ruleName: string;
+    pattern: unknown;
+    queue: { url: string; arn: string };
+    target: NonNullable<ConstructorParameters<typeof PutTargetsCommand>[0]['Targets']>[number];
+  },
+): Promise<void> {
+  const { eventBusName, ruleName, queue } = subscription;
+  const rule = await events.send(
+    new PutRuleCommand({ Name: ruleName, EventBusName: eventBusName, EventPattern: JSON.stringify(subscription.pattern), State: 'ENABLED' }),
+  );
+  await allowRuleToSend(sqs, queue, rule.RuleArn);
+  await events.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: eventBusName, Targets: [subscription.target] }));
+}
+
+/** The queue policy that lets one rule send to the queue. */
 async function allowRuleToSend(sqs: SQSClient, queue: { url: string; arn: string }, ruleArn: string | undefined): Promise<void> {
   await sqs.send(
     new SetQueueAttributesCommand({
@@ -231,17 +245,12 @@ async function ensureTap(
   eventBusName: string,
 ): Promise<{ url: string; arn: string }> {
   const queue = await ensureQueue(sqs, localTap.queueName);
-  const rule = await events.send(
-    new PutRuleCommand({
-      Name: localTap.ruleName,
-      EventBusName: eventBusName,
-      EventPattern: JSON.stringify(localTap.pattern),
-      State: 'ENABLED',
-    }),
-  );
-  await allowRuleToSend(sqs, queue, rule.RuleArn);
-  await events.send(
-    new PutTargetsCommand({ Rule: localTap.ruleName, EventBusName: eventBusName, Targets: [{ Id: 'tap', Arn: queue.arn }] }),
-  );
+  await subscribeQueue(events, sqs, {
+    eventBusName,
+    ruleName: localTap.ruleName,
+    pattern: localTap.pattern,
+    queue,
+    target: { Id: 'tap', Arn: queue.arn },
+  });
   return queue;
 }
