@@ -43,12 +43,11 @@ function isKnownScope(scope: string): scope is Scope {
  *   `offline_access`), and ignoring them grants nothing. A token left with no known scope is
  *   still authenticated, and gets 403 from `authorize` on every endpoint.
  */
-export const TokenClaimsSchema = z.object({
+const TokenClaimsSchema = z.object({
   sub: z.string().min(1).max(256),
   tenant: z.union([z.literal('*'), SlugSchema]),
   scope: z.string().max(2048),
 });
-export type TokenClaims = z.infer<typeof TokenClaimsSchema>;
 
 /** The `Principal` a verified payload stands for; throws a `ZodError` on bad claims. */
 export function principalFromClaims(payload: JWTPayload): Principal {
@@ -73,7 +72,7 @@ export function bearerTokenOf(authorizationHeader: string | undefined): string {
   return token;
 }
 
-export interface TokenVerifierOptions {
+interface TokenVerifierOptions {
   /** Where verification keys come from: jose's remote or local JWKS, picked by `kid`. */
   keys: JWTVerifyGetKey;
   issuer: string;
@@ -89,14 +88,14 @@ export interface TokenVerifierOptions {
   cache?: TokenCacheOptions | false;
 }
 
-export interface TokenCacheOptions {
+interface TokenCacheOptions {
   /** Most tokens remembered; the least recently used is forgotten first. */
   maxEntries: number;
   /** Longest a verification is reused, whatever the token's `exp`. */
   maxAgeMs: number;
 }
 
-export const defaultTokenCache: TokenCacheOptions = { maxEntries: 1000, maxAgeMs: 300_000 };
+const defaultTokenCache: TokenCacheOptions = { maxEntries: 1000, maxAgeMs: 300_000 };
 
 interface CachedPrincipal {
   principal: Principal;
@@ -107,7 +106,7 @@ interface CachedPrincipal {
 }
 
 /** The parsed `authEnv` section of shared/config.ts. */
-export type AuthConfig = Readonly<z.infer<z.ZodObject<typeof authEnv>>>;
+type AuthConfig = Readonly<z.infer<z.ZodObject<typeof authEnv>>>;
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

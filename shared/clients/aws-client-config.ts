@@ -50,14 +50,9 @@ export function runWithin<T>(deadline: number, work: () => Promise<T>): Promise<
 }
 
 /** A signal that aborts at the current invocation's deadline; undefined outside one. */
-export function deadlineSignal(): AbortSignal | undefined {
+function deadlineSignal(): AbortSignal | undefined {
   const deadline = invocationDeadline.getStore();
   return deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-}
-
-/** The current invocation's deadline (epoch ms), or `fallbackMs` from now outside one. */
-export function currentDeadline(fallbackMs: number): number {
-  return invocationDeadline.getStore() ?? Date.now() + fallbackMs;
 }
 
 interface Sends {

@@ -123,7 +123,7 @@ export function stickyBucket(route: Pick<Route, 'tenant' | 'service' | 'env'>, k
 }
 
 /** Active versions with weight > 0, in the stable order of the bucket contract (by name). */
-export function weightedCandidates(route: Pick<Route, 'versions'>): readonly [string, Version][] {
+function weightedCandidates(route: Pick<Route, 'versions'>): readonly [string, Version][] {
   return Object.entries(route.versions)
     .filter(([, version]) => version.state === 'active' && version.weight > 0)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

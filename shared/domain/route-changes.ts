@@ -58,7 +58,7 @@ export interface RouteChange {
 }
 
 /** A past revision to roll back to: its number and the route as it was (null if deleted). */
-export interface RollbackTarget {
+interface RollbackTarget {
   revision: number;
   route: Route | null;
 }

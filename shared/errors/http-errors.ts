@@ -11,7 +11,7 @@ export interface FieldError {
   message: string;
 }
 
-export interface HttpErrorOptions {
+interface HttpErrorOptions {
   cause?: unknown;
   /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
   headers?: Record<string, string>;

@@ -39,7 +39,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
+const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /** The event of one revision item. */
 export function routeEventOf(stored: StoredRevision): RouteEventMessage {
@@ -117,12 +117,12 @@ export interface PendingEvent {
   event: RouteEventMessage;
 }
 
-export interface FailedEvent<T> {
+interface FailedEvent<T> {
   item: T;
   reason: string;
 }
 
-export interface PublishReport<T extends PendingEvent> {
+interface PublishReport<T extends PendingEvent> {
   published: T[];
   failed: FailedEvent<T>[];
   /** `PutEvents` calls made, retries included. */
@@ -262,7 +262,7 @@ export function splitResults<P>(
 }
 
 /** A Lambda-format stream image as a plain object. */
-export function imageOf(image: Record<string, AttributeValue>): Record<string, unknown> {
+function imageOf(image: Record<string, AttributeValue>): Record<string, unknown> {
   // The Lambda event's AttributeValue is the SDK's with binary as base64 text; our items hold none.
   return unmarshall(image as unknown as Record<string, SdkAttributeValue>);
 }
@@ -273,7 +273,7 @@ export function isRevisionInsert(record: DynamoDBRecord): boolean {
   return record.eventName === 'INSERT' && sk !== undefined && sk.startsWith(REVISION_SK_PREFIX);
 }
 
-export interface StreamPublishOutcome {
+interface StreamPublishOutcome {
   /** Events published. */
   published: number;
   /** Stream records that must be retried, by sequence number, with the reason. */

@@ -9,7 +9,7 @@ import { listRevisionsBySeq, readSequence } from '../store/route.store.ts';
 import { routePk } from '../store/route-keys.ts';
 import { publishEvents, routeEventOf, type PendingEvent, type PublishOptions } from './publisher.ts';
 
-export interface ReplayRange {
+interface ReplayRange {
   tenant: string;
   /** The first sequence number to publish (1 or more). */
   from: number;

@@ -11,18 +11,13 @@ import { RevisionNumberSchema, RouteSchema, SlugSchema, type Route } from '../do
 
 export { eventSource };
 
-export const routeDetailTypes = {
+const routeDetailTypes = {
   created: 'Route Created',
   updated: 'Route Updated',
   deleted: 'Route Deleted',
 } as const;
 
-export const RouteDetailTypeSchema = z.enum([
-  routeDetailTypes.created,
-  routeDetailTypes.updated,
-  routeDetailTypes.deleted,
-]);
-export type RouteDetailType = z.infer<typeof RouteDetailTypeSchema>;
+type RouteDetailType = (typeof routeDetailTypes)[keyof typeof routeDetailTypes];
 
 const detailShape = {
   eventId: z.uuid().meta({
@@ -71,7 +66,7 @@ export const RouteEventDetailSchema = z
   .strictObject(detailShape)
   .refine(consistent, consistencyMessage)
   .meta({ id: 'RouteEventDetail' });
-export type RouteEventDetail = z.infer<typeof RouteEventDetailSchema>;
+type RouteEventDetail = z.infer<typeof RouteEventDetailSchema>;
 
 /** The EventBridge envelope fields every event carries, as a consumer receives them. */
 const envelopeShape = {
@@ -117,7 +112,7 @@ export function detailTypeOf(detail: Pick<RouteEventDetail, 'route' | 'previous'
 }
 
 /** A fixed namespace for event ids (a random UUID, chosen once: never change it). */
-export const routeEventNamespace = '6f1c2f7e-3b7a-4c55-9a0e-5d0b8c1e2a47';
+const routeEventNamespace = '6f1c2f7e-3b7a-4c55-9a0e-5d0b8c1e2a47';
 
 /**
  * The event id of a revision: a name-based (version 5, SHA-1) UUID of
@@ -151,7 +146,7 @@ export const MAX_EVENT_ENTRY_BYTES = 256 * 1024;
  * Room for everything in an event entry besides `route` and `previous`: ids, names, the
  * actor, the request id, times, source and detail-type (each bounded well below this).
  */
-export const EVENT_ENVELOPE_ALLOWANCE_BYTES = 4 * 1024;
+const EVENT_ENVELOPE_ALLOWANCE_BYTES = 4 * 1024;
 
 /**
  * Whether the event of a change from `previous` to `route` fits in one `PutEvents` entry.

@@ -9,14 +9,14 @@ import { ServiceUnavailableError } from '../errors/http-errors.ts';
 import { dynamoDbClient, tableName } from '../clients/dynamodb.ts';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
 
-export interface CheckResult {
+interface CheckResult {
   status: 'up' | 'down';
   latencyMs: number;
   /** The error's class name only: health is public, so no messages or resource names. */
   error?: string;
 }
 
-export type Check = (signal: AbortSignal) => Promise<unknown>;
+type Check = (signal: AbortSignal) => Promise<unknown>;
 
 export const checkDeadlineMs = parseEnv(healthCheckEnv).HEALTH_CHECK_DEADLINE_MS;
 
@@ -65,7 +65,7 @@ export function healthReport(checks: Record<string, CheckResult>): { status: 'ok
 }
 
 /** A 503 whose problem body carries the per-dependency results. */
-export class DependencyUnavailableError extends ServiceUnavailableError {
+class DependencyUnavailableError extends ServiceUnavailableError {
   constructor(
     readonly down: string[],
     readonly checks: Record<string, CheckResult>,

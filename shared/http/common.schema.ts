@@ -44,7 +44,7 @@ export const ChangesQuerySchema = z.strictObject({
 });
 export const ListRoutesQuerySchema = PageQuerySchema.extend({ service: SlugSchema.optional() });
 
-export const HealthCheckSchema = z.object({
+const HealthCheckSchema = z.object({
   status: z.enum(['up', 'down']),
   latencyMs: z.number(),
   error: z.string().optional(),

@@ -46,7 +46,7 @@ export const throttles = {
 } as const satisfies Record<string, Throttle>;
 
 /** What a function may touch: its grants in CDK and its environment are derived from this. */
-export interface ResourceAccess {
+interface ResourceAccess {
   table?: 'read' | 'readWrite';
   bus?: 'read' | 'publish';
 }
@@ -371,5 +371,4 @@ export const endpoints = {
   }),
 } as const;
 
-export type EndpointId = keyof typeof endpoints;
 export const endpointList: readonly EndpointDefinition[] = Object.values(endpoints);

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ValidationError, type FieldError } from '../errors/http-errors.ts';
 
 /** zod issues as field errors, paths dotted (`versions.v2.url`) under an optional prefix. */
-export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
+function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
   const dotted = (...parts: (string | undefined)[]): string =>
     parts.filter((part) => part !== undefined && part !== '').join('.');
   return error.issues.flatMap((issue) => {

@@ -79,12 +79,12 @@ export function callerRequestId(given: string | undefined): string | undefined {
 }
 
 /** The id echoed in `x-request-id`: the caller's when it is sane, else the server's. */
-export function echoedRequestId(event: APIGatewayProxyEvent): string {
+function echoedRequestId(event: APIGatewayProxyEvent): string {
   return callerRequestId(event.headers['x-request-id']) ?? event.requestContext.requestId;
 }
 
 /** Time kept back from the function's timeout to answer after the last AWS call gives up. */
-export const ANSWER_MARGIN_MS = 500;
+const ANSWER_MARGIN_MS = 500;
 
 const requestState = new WeakMap<Context, RequestState>();
 

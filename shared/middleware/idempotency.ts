@@ -35,10 +35,10 @@ import { dynamoDbHttpError, RETRY_AFTER_SECONDS } from '../store/dynamodb-errors
 import { logger } from '../observability.ts';
 
 /** How long a key is remembered. */
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
 /** The request header, lower-cased as the factory's header normaliser leaves it. */
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
+const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 /**
  * The key (the contract's "Idempotency keys"): tenant, caller (`sub`, put where an authorizer's

@@ -7,9 +7,9 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { HttpError } from '../errors/http-errors.ts';
 
 export const problemTypeBase = 'https://traffic-manager.dev/problems/';
-export const problemContentType = 'application/problem+json';
+const problemContentType = 'application/problem+json';
 
-export interface ProblemBody {
+interface ProblemBody {
   type: string;
   title: string;
   status: number;

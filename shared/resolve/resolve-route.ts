@@ -50,21 +50,21 @@ function withDeadline<T>(load: Promise<T>, ms: number): Promise<T> {
   return Promise.race([load, deadline]).finally(() => clearTimeout(timer));
 }
 
-export interface ResolveRouteRequest {
+interface ResolveRouteRequest {
   route: RouteKey;
   key?: string | undefined;
   version?: string | undefined;
   headers: Readonly<Record<string, string | undefined>>;
 }
 
-export interface ResolveRouteResult {
+interface ResolveRouteResult {
   resolution: Resolution;
   /** `Cache-Status`, and `Age` when the answer came from memory. */
   headers: Record<string, string>;
 }
 
 /** The name this cache goes by in `Cache-Status` (RFC 9211 wants one per cache). */
-export const cacheName = 'traffic-manager';
+const cacheName = 'traffic-manager';
 
 /**
  * `Cache-Status` and `Age` for a cache result (RFC 9211, RFC 9111). A hit says how many whole

@@ -62,7 +62,7 @@ export interface RouteCacheOptions<K, V> {
  * Where an answer came from: memory within its TTL, a load (of a key held before but expired,
  * or not held), or memory after a failure (or while the breaker is open).
  */
-export type CacheSource = 'cache' | 'load' | 'stale';
+type CacheSource = 'cache' | 'load' | 'stale';
 
 export interface CacheResult<V> {
   value: V | undefined;
@@ -75,7 +75,7 @@ export interface CacheResult<V> {
   hadExpired?: boolean;
 }
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
+type BreakerState = 'closed' | 'open' | 'half-open';
 
 interface Entry<V> {
   value: V | undefined;

@@ -319,7 +319,7 @@ function stamp(
 }
 
 /** What one commit stores. */
-export interface CommitItems {
+interface CommitItems {
   /** The revision record: the route after the change and who made it. */
   record: Revision;
   /** The route before the change; null when there was none. */

@@ -14,7 +14,7 @@ import { ValidationError } from '../errors/http-errors.ts';
 import { attr } from './route-keys.ts';
 
 /** A DynamoDB key as the document client returns it: attribute name to string or number. */
-export type CursorKey = Record<string, string | number>;
+type CursorKey = Record<string, string | number>;
 
 /** Longest cursor accepted; matches the `cursor` query parameter's schema. */
 export const MAX_CURSOR_LENGTH = 2048;

@@ -10,9 +10,9 @@ import { PayloadTooLargeError, ServiceUnavailableError } from '../errors/http-er
 export const RETRY_AFTER_SECONDS = 1;
 
 /** DynamoDB's item size limit (400 KB) and TransactWriteItems' limits. */
-export const MAX_ITEM_BYTES = 400 * 1024;
-export const MAX_TRANSACTION_ITEMS = 100;
-export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+const MAX_ITEM_BYTES = 400 * 1024;
+const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
 
 /** The table pushed back: capacity, request rate or account limits. */
 const throttlingCodes = new Set([
@@ -158,7 +158,7 @@ export async function withDynamoDbErrors<T>(call: () => Promise<T>): Promise<T> 
 }
 
 /** One reason of a cancelled transaction, in the order of the transaction's items. */
-export type CancellationCode =
+type CancellationCode =
   | 'None'
   | 'ConditionalCheckFailed'
   | 'ItemCollectionSizeLimitExceeded'

@@ -7,7 +7,7 @@ import { RevisionSchema, RouteSchema, type Revision, type Route } from '../domai
 import { attr, REVISION_SK_PREFIX } from './route-keys.ts';
 
 /** A revision item as stored: the public revision and the route before the change. */
-export const RevisionItemSchema = z.object({
+const RevisionItemSchema = z.object({
   ...RevisionSchema.shape,
   previous: RouteSchema.nullable(),
 });

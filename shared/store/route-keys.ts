@@ -40,7 +40,7 @@ export const attr = {
 } as const;
 
 /** Revisions sort as strings, so they are zero-padded to 10 digits (up to MAX_REVISION). */
-export function padRevision(revision: number): string {
+function padRevision(revision: number): string {
   if (!Number.isSafeInteger(revision) || revision < 0 || revision > MAX_REVISION) {
     throw new RangeError(`Revision out of range: ${revision}`);
   }
@@ -71,7 +71,7 @@ export function tenantRouteSk({ service, env }: Pick<RouteKey, 'service' | 'env'
 export const MAX_SEQ = 999_999_999_999;
 
 /** A tenant sequence number, zero-padded to sort as a string. */
-export function padSeq(seq: number): string {
+function padSeq(seq: number): string {
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_SEQ) throw new RangeError(`Sequence out of range: ${seq}`);
   return String(seq).padStart(12, '0');
 }

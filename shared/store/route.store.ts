@@ -41,12 +41,12 @@ import { parseRevisionItem, type StoredRevision } from './revision-item.ts';
 const SequenceItemSchema = z.object({ seq: z.int().min(0) });
 
 /** Options of a read: consistency, and a signal that abandons it (the caller's deadline). */
-export interface ReadOptions {
+interface ReadOptions {
   consistent?: boolean;
   abortSignal?: AbortSignal;
 }
 
-export interface ReadRouteResult {
+interface ReadRouteResult {
   /** The live route; undefined when it never existed or was deleted. */
   route: Route | undefined;
   /** The revision of the last committed change (a deletion included); 0 if none. */

@@ -64,7 +64,7 @@ export async function readChanges(tenant: string, options: { after: number; limi
 }
 
 /** The entity tag of a tenant's snapshot at sequence `seq`. */
-export const snapshotEtag = (seq: number): string => `"${seq}"`;
+const snapshotEtag = (seq: number): string => `"${seq}"`;
 
 /** The last snapshot built per tenant in this execution environment, by sequence. */
 const snapshots = new Map<string, Snapshot>();
