@@ -20,6 +20,9 @@ interface HttpErrorOptions {
   extensions?: Record<string, unknown>;
 }
 
+/** Seconds a caller is asked to wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
 export abstract class HttpError extends Error {
   abstract readonly status: number;
   abstract readonly title: string;

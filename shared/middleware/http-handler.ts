@@ -18,7 +18,7 @@ import { authenticate, authorize, verifierOnce } from '../auth/authorizer.ts';
 import type { Principal } from '../auth/principal.ts';
 import { runWithin } from '../clients/aws-client-config.ts';
 import { httpEnv, parseEnv } from '../config.ts';
-import { HttpError } from '../errors/http-errors.ts';
+import { HttpError, OutcomeUnknownError, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
 import { parseOrThrow } from '../http/validation.ts';
 import { metricNames } from '../metric-names.ts';
@@ -226,7 +226,16 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   };
 
   const securityHeaders = httpSecurityHeaders();
-  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(core)
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(core, {
+    // Middy answers for a handler still running just before Lambda's timeout. The calls
+    // inside stop at the request's deadline first, so this is the last resort: a write
+    // that got this far may have committed, anything else committed nothing.
+    timeoutEarlyResponse: () => {
+      throw endpoint.access.table === 'readWrite'
+        ? new OutcomeUnknownError('The function ran out of time while the change was being made; whether it was committed is unknown. Read the route before retrying, or retry with the same Idempotency-Key.', RETRY_AFTER_SECONDS)
+        : new ServiceUnavailableError('The function ran out of time; retry later.', RETRY_AFTER_SECONDS);
+    },
+  })
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))

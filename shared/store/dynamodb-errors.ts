@@ -1,13 +1,13 @@
 /**
  * What a DynamoDB failure means to a caller, decided after the SDK's own retries (standard
  * mode, with its retry quota) have given up. Errors are recognised by their `name` (the
- * service's error code) and HTTP status, never by their message.
+ * service's error code), Node's network `code` and HTTP status; a message is read only for
+ * a network code the SDK's wrapper kept nowhere else (see `networkCode`).
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { PayloadTooLargeError, ServiceUnavailableError } from '../errors/http-errors.ts';
+import { PayloadTooLargeError, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors/http-errors.ts';
 
-/** Seconds a caller is asked to wait after DynamoDB pushed back. */
-export const RETRY_AFTER_SECONDS = 1;
+export { RETRY_AFTER_SECONDS };
 
 /** DynamoDB's item size limit (400 KB) and TransactWriteItems' limits. */
 const MAX_ITEM_BYTES = 400 * 1024;
