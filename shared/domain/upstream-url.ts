@@ -92,7 +92,7 @@ const IPV4_CLASS: Record<ReturnType<ipaddr.IPv4['range']>, AddressClass | undefi
 /**
  * The same for IPv6. `embeds-ipv4` ranges carry an IPv4 address that decides instead. The
  * library knows more ranges than its `IPv6Range` type lists (site-local, discard, ORCHID,
- * segment routing), hence the string keys: any range not named here is refused as reserved.
+ * segment routing), hence the string keys: a range not named here is refused as reserved.
  */
 const IPV6_CLASS: Readonly<Record<string, AddressClass | 'embeds-ipv4' | undefined>> = {
   unicast: undefined,

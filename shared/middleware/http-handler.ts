@@ -258,5 +258,5 @@ function deadlineOf(context: Context): number {
   return Date.now() + context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
 }
 
-/** The query of an endpoint that takes none: any parameter is unknown. */
+/** The query of an endpoint that takes none: every parameter is unknown. */
 const noQuery = z.strictObject({});

@@ -104,7 +104,7 @@ export interface CommitResult {
  * at most n - 1 times: 16 lets a dozen simultaneous writers all land, with room for
  * TransactionConflicts. Races lost only to the tenant's sequence (another route of the
  * tenant committed) are bounded by the deadline instead, and `MAX_TENANT_RACES`, since a
- * busy tenant has any number of writers.
+ * busy tenant may have many more writers than that.
  */
 export const MAX_WRITE_ATTEMPTS = 16;
 const MAX_TENANT_RACES = 200;

@@ -61,7 +61,11 @@ describe('route events with npm start', () => {
       headers: { 'Idempotency-Key': `noop-${run}` },
     });
     expect(noop.status).toBe(200);
-    const patched = await api.request('PATCH', `${routePath}/versions/green`, { authorization: writer, body: { weight: 25 } });
+    const patched = await api.request('PATCH', `${routePath}/versions/green`, {
+      authorization: writer,
+      body: { weight: 25 },
+      headers: { 'X-Request-Id': `patch-${run}` },
+    });
     expect(patched.status).toBe(200);
     const deleted = await api.request('DELETE', routePath, { authorization: writer });
     expect(deleted.status).toBe(204);
@@ -90,6 +94,12 @@ describe('route events with npm start', () => {
     expect(second?.detail.route?.versions.green?.weight).toBe(25);
     expect(third?.detail).toMatchObject({ route: null, previous: second?.detail.route });
     expect(new Set(events.map((event) => event.detail.requestId)).size).toBe(3);
+    // The tenant's sequence, one per committed change; the caller's id as correlationId,
+    // never as the server-issued requestId.
+    expect(events.map((event) => event.detail.seq)).toEqual([1, 2, 3]);
+    expect(second?.detail.correlationId).toBe(`patch-${run}`);
+    expect(second?.detail.requestId).not.toBe(`patch-${run}`);
+    expect(first?.detail.correlationId).toBeNull();
 
     // Nothing more: the no-op committed nothing, so it published nothing.
     expect(await receiveEvents(1, 3_000)).toEqual([]);

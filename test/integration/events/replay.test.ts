@@ -34,7 +34,14 @@ afterAll(() => {
 
 const write = (service: string, change: Parameters<typeof commitChange>[1]) =>
   commitChange(
-    { key: { tenant, service, env: 'prod' }, actor: 'tester', requestId: uniqueName('req'), preconditions: {}, deadline: Date.now() + 30_000 },
+    {
+      key: { tenant, service, env: 'prod' },
+      actor: 'tester',
+      requestId: uniqueName('req'),
+      correlationId: `caller-${service}`,
+      preconditions: {},
+      deadline: Date.now() + 30_000,
+    },
     change,
   );
 
@@ -60,7 +67,10 @@ describe('replay', () => {
       [3, 'checkout', 2],
       [4, 'checkout', 3],
     ]);
-    for (const event of bySeq) expect(event.detail.eventId).toBe(routeEventId(event.detail));
+    for (const event of bySeq) {
+      expect(event.detail.eventId).toBe(routeEventId(event.detail));
+      expect(event.detail.correlationId).toBe(`caller-${event.detail.service}`);
+    }
   });
 
   it('runs to the latest change when no end is given', async () => {
