@@ -10,10 +10,18 @@ export type {
   RequestHeaders,
   ResolveOptions,
 } from './src/client.ts';
-export { ClientClosedError, ResolveError, SnapshotFetchError, type ResolveErrorStatus } from './src/errors.ts';
+export {
+  ChangeFeedError,
+  ClientClosedError,
+  ResolveError,
+  SnapshotFetchError,
+  type ChangeFeedProblem,
+  type ResolveErrorStatus,
+} from './src/errors.ts';
 export { backoffDelay, type BackoffOptions } from './src/backoff.ts';
 export type { Scheduler, ScheduledTimer } from './src/scheduler.ts';
-export { SnapshotPoller, type FollowOutcome, type StateFollower } from './src/state-follower.ts';
+export { ChangeFeedFollower, type ChangeFeedFollowerOptions } from './src/change-feed-follower.ts';
+export { SnapshotPoller, type FollowOutcome, type SnapshotPollerOptions, type StateFollower } from './src/state-follower.ts';
 export type { RouteChange, TenantState } from './src/tenant-state.ts';
 export type { Resolution, ResolveReason } from '../shared/domain/resolve.ts';
 export type { Route, Rule, Version, VersionState } from '../shared/domain/route.schema.ts';

@@ -1,7 +1,7 @@
 /**
  * The data-plane client (API.md, "Client library for data planes"): holds a tenant's routes
- * in memory, keeps them current through a `StateFollower` (today: polling the snapshot with
- * `If-None-Match`), and resolves with the very engine the resolve function runs
+ * in memory, keeps them current through a `StateFollower` (the change feed after a first
+ * snapshot, or polling the snapshot with `If-None-Match`), and resolves with the very engine the resolve function runs
  * (shared/domain/resolve.ts), so that for the same route revision it answers exactly what
  * the server answers, with no network call per decision.
  *
@@ -14,6 +14,7 @@ import type { Route } from '../../shared/domain/route.schema.ts';
 import { HttpError } from '../../shared/errors/http-errors.ts';
 import { backoffDelay, defaultBackoff, jitteredInterval, type BackoffOptions } from './backoff.ts';
 import { readCache, writeCache, type CachedState } from './disk-cache.ts';
+import { ChangeFeedFollower } from './change-feed-follower.ts';
 import { ClientClosedError, ResolveError, SnapshotFetchError } from './errors.ts';
 import { systemScheduler, type ScheduledTimer, type Scheduler } from './scheduler.ts';
 import { SnapshotPoller, type StateFollower } from './state-follower.ts';
@@ -32,7 +33,10 @@ export interface ChangeEvent {
 
 interface ClientEvents {
   change: ChangeEvent;
-  /** A failed round trip (`SnapshotFetchError`) or a failed disk-cache read or write. */
+  /**
+   * A failed round (`SnapshotFetchError`), a change-feed answer the client could not apply
+   * and replaced with the snapshot (`ChangeFeedError`), or a failed disk-cache read or write.
+   */
   error: Error;
 }
 
@@ -57,11 +61,17 @@ export interface ClientOptions {
   tenant: string;
   /** A bearer token with the `resolve` (or `routes:read`) scope; called before every request. */
   getToken: () => string | Promise<string>;
+  /**
+   * How the state is kept current: `changes` loads the snapshot once, then applies the
+   * change feed after its `seq` (falling back to the snapshot when the feed cannot
+   * continue); `snapshot` polls the snapshot with `If-None-Match`. @default 'changes'
+   */
+  follow?: 'changes' | 'snapshot';
   /** Time between polls once the state is current (±10 % jitter). @default 2000, the server's resolve cache TTL */
   pollIntervalMs?: number;
   /** Backoff after failures (equal jitter, see ./backoff.ts). @default { initialMs: 500, maxMs: 30000 } */
   backoff?: Partial<BackoffOptions>;
-  /** A round trip taking longer is aborted and counts as a failure. @default 5000 */
+  /** A request taking longer is aborted and counts as a failure. @default 5000 */
   requestTimeoutMs?: number;
   /** How long `start()` retries transient failures before it rejects. @default 30000 */
   startTimeoutMs?: number;
@@ -82,7 +92,7 @@ export interface ClientOptions {
   scheduler?: Scheduler;
   /** A number in [0, 1): jitter, and the keyless weighted choice. @default Math.random */
   random?: () => number;
-  /** How the state is kept current. @default a snapshot poller for `baseUrl` and `tenant` */
+  /** Replaces the follower `follow` chooses (tests, or a follower of your own). */
   follower?: StateFollower;
 }
 
@@ -150,17 +160,23 @@ export class TrafficManagerClient {
     this.#cacheRefreshMs = options.cacheRefreshMs ?? 60_000;
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#random = options.random ?? Math.random;
-    this.#follower =
-      options.follower ??
-      new SnapshotPoller({
-        baseUrl: options.baseUrl,
-        tenant: options.tenant,
-        getToken: options.getToken,
-        fetch: options.fetch ?? globalThis.fetch,
-        requestTimeoutMs: options.requestTimeoutMs ?? 5000,
-      });
+    this.#follower = options.follower ?? this.#builtInFollower(options);
     if (options.onChange !== undefined) this.on('change', options.onChange);
     if (options.onError !== undefined) this.on('error', options.onError);
+  }
+
+  #builtInFollower(options: ClientOptions): StateFollower {
+    const http = {
+      baseUrl: options.baseUrl,
+      tenant: options.tenant,
+      getToken: options.getToken,
+      fetch: options.fetch ?? globalThis.fetch,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+    };
+    const follow = options.follow ?? 'changes';
+    if (follow === 'snapshot') return new SnapshotPoller(http);
+    if (follow === 'changes') return new ChangeFeedFollower({ ...http, onFallback: (error) => this.#emit('error', error) });
+    throw new TypeError(`follow must be 'changes' or 'snapshot', not ${String(follow)}`);
   }
 
   /**

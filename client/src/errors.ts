@@ -51,6 +51,34 @@ export class SnapshotFetchError extends Error {
   }
 }
 
+/** Why the change feed could not continue from the held state (the feed is not the contract's). */
+export type ChangeFeedProblem =
+  /** The feed refuses this client (400, 403, 404, 405, 501): the follower polls the snapshot from now on. */
+  | 'unavailable'
+  /** A page is not JSON or fails the checks a snapshot's routes pass. */
+  | 'malformed'
+  /** A change does not follow the held state: its `seq` skips one, or its route's revision skips one. */
+  | 'gap'
+  /** The feed's `latest` is below the held state's `seq` (the tenant's history is not the one the state came from). */
+  | 'behind';
+
+/**
+ * The change feed answered something the follower cannot apply, so this round loaded the
+ * snapshot instead. Reported as an `error` event; the state stays whole and current.
+ */
+export class ChangeFeedError extends Error {
+  readonly problem: ChangeFeedProblem;
+  /** The feed's HTTP status for `unavailable`. */
+  readonly status: number | undefined;
+
+  constructor(problem: ChangeFeedProblem, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(`change feed ${problem}: ${message}; following the snapshot instead`, { cause: options.cause });
+    this.name = 'ChangeFeedError';
+    this.problem = problem;
+    this.status = options.status;
+  }
+}
+
 /** `start()` was still waiting for the first snapshot when `close()` was called. */
 export class ClientClosedError extends Error {
   constructor() {

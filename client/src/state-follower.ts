@@ -1,12 +1,10 @@
 /**
- * How the client learns what changed. A `StateFollower` makes one round trip that brings
- * the client's state up to date; the client owns the loop, the timing, the backoff and the
- * state. Today the only follower polls the snapshot with `If-None-Match`. When the change
- * feed (`GET /v1/tenants/{t}/changes?after=<seq>`, API.md "Change feed and snapshot")
- * exists, a `ChangeFeedFollower` can implement the same interface: load the snapshot once
- * (for its `seq`), then ask for the changes after the state's `seq` and apply them to a copy
- * of the routes, falling back to the snapshot when the feed cannot continue. Nothing else in
- * the client has to change.
+ * How the client learns what changed. A `StateFollower` makes one round (one request, or a
+ * few for the change feed) that brings the client's state up to date; the client owns the
+ * loop, the timing, the backoff and the state. Two followers exist: the `SnapshotPoller`
+ * here (the snapshot with `If-None-Match`) and the `ChangeFeedFollower`
+ * (./change-feed-follower.ts), which applies the changes after the state's `seq` and uses
+ * the poller for the first load and whenever the feed cannot continue.
  */
 import { SnapshotFetchError } from './errors.ts';
 import { parseSnapshot, type TenantState } from './tenant-state.ts';
@@ -19,8 +17,8 @@ export type FollowOutcome =
 
 export interface StateFollower {
   /**
-   * One round trip. Throws a `SnapshotFetchError` for any failure; never returns a state
-   * that failed its checks.
+   * One round. Throws a `SnapshotFetchError` for any failure, leaving `current` as it was;
+   * never returns a state that failed its checks.
    */
   follow(current: TenantState | undefined, signal: AbortSignal): Promise<FollowOutcome>;
 }
@@ -43,6 +41,50 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** The URL of a tenant resource under the API's base URL (which may carry a stage path). */
+export function tenantUrl(baseUrl: string, tenant: string, resource: string): URL {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  return new URL(`v1/tenants/${encodeURIComponent(tenant)}/${resource}`, base);
+}
+
+/**
+ * One authorised GET, aborted by `signal` or after `requestTimeoutMs`. Throws a
+ * `SnapshotFetchError` when the token cannot be had or no response arrives; returns any
+ * response that does arrive, whatever its status.
+ */
+export async function authorizedGet(
+  options: Pick<SnapshotPollerOptions, 'getToken' | 'fetch' | 'requestTimeoutMs'>,
+  url: string,
+  signal: AbortSignal,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
+  let token: string;
+  try {
+    token = await options.getToken();
+  } catch (cause) {
+    throw new SnapshotFetchError('getToken failed', { cause });
+  }
+  try {
+    return await options.fetch(url, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...extraHeaders },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs)]),
+    });
+  } catch (cause) {
+    throw new SnapshotFetchError(`GET ${url} failed: ${describe(cause)}`, { cause });
+  }
+}
+
+/** The failure a response other than the one expected stands for, with its `Retry-After`. */
+export async function failureOf(response: Response, url: string): Promise<SnapshotFetchError> {
+  // The problem body is read for the message only; its content decides nothing.
+  const detail = await response.text().catch(() => '');
+  const retryAfter = retryAfterMs(response.headers.get('retry-after'), Date.now());
+  return new SnapshotFetchError(`GET ${url} answered ${response.status}: ${detail.slice(0, 300)}`, {
+    status: response.status,
+    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+  });
+}
+
 /** Polls `GET /v1/tenants/{tenant}/snapshot`, sending the held state's ETag as `If-None-Match`. */
 export class SnapshotPoller implements StateFollower {
   readonly #options: SnapshotPollerOptions;
@@ -50,44 +92,18 @@ export class SnapshotPoller implements StateFollower {
 
   constructor(options: SnapshotPollerOptions) {
     this.#options = options;
-    this.#url = new URL(`v1/tenants/${encodeURIComponent(options.tenant)}/snapshot`, withTrailingSlash(options.baseUrl)).href;
+    this.#url = tenantUrl(options.baseUrl, options.tenant, 'snapshot').href;
   }
 
   async follow(current: TenantState | undefined, signal: AbortSignal): Promise<FollowOutcome> {
-    const { tenant, requestTimeoutMs } = this.#options;
-    let token: string;
-    try {
-      token = await this.#options.getToken();
-    } catch (cause) {
-      throw new SnapshotFetchError('getToken failed', { cause });
-    }
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-    if (current?.etag !== undefined) headers['if-none-match'] = current.etag;
-
-    let response: Response;
-    try {
-      response = await this.#options.fetch(this.#url, {
-        headers,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
-      });
-    } catch (cause) {
-      throw new SnapshotFetchError(`GET ${this.#url} failed: ${describe(cause)}`, { cause });
-    }
-
+    const headers: Record<string, string> = current?.etag === undefined ? {} : { 'if-none-match': current.etag };
+    const response = await authorizedGet(this.#options, this.#url, signal, headers);
     if (response.status === 304) {
       await response.body?.cancel();
       if (current === undefined) throw new SnapshotFetchError('304 Not Modified without a held snapshot', { status: 304 });
       return { kind: 'unchanged' };
     }
-    if (response.status !== 200) {
-      // The problem body is read for the message only; its content decides nothing.
-      const detail = await response.text().catch(() => '');
-      const retryAfter = retryAfterMs(response.headers.get('retry-after'), Date.now());
-      throw new SnapshotFetchError(`GET ${this.#url} answered ${response.status}: ${detail.slice(0, 300)}`, {
-        status: response.status,
-        ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
-      });
-    }
+    if (response.status !== 200) throw await failureOf(response, this.#url);
     let body: unknown;
     try {
       body = await response.json();
@@ -95,18 +111,15 @@ export class SnapshotPoller implements StateFollower {
       throw new SnapshotFetchError('the snapshot is not JSON', { status: 200, cause });
     }
     try {
-      return { kind: 'replaced', state: parseSnapshot(body, tenant, response.headers.get('etag') ?? undefined) };
+      return { kind: 'replaced', state: parseSnapshot(body, this.#options.tenant, response.headers.get('etag') ?? undefined) };
     } catch (cause) {
       throw new SnapshotFetchError(describe(cause), { status: 200, cause });
     }
   }
 }
 
-function withTrailingSlash(baseUrl: string): string {
-  return baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-}
-
-function describe(error: unknown): string {
+/** An error's message, with the reason that fetch's errors keep in their cause. */
+export function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // fetch's TypeError("fetch failed") hides the reason (ECONNREFUSED, ...) in its cause.
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;

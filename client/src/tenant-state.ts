@@ -1,6 +1,7 @@
 /**
- * The tenant's routes as the client holds them, the checks a snapshot body must pass before
- * it replaces them, and what changed between two states.
+ * The tenant's routes as the client holds them, the checks a snapshot body or a change-feed
+ * page must pass before it touches them, the feed's changes applied to a state, and what
+ * changed between two states.
  *
  * The checks are written out here rather than taken from the server's zod schemas so that
  * the client depends on nothing but the resolve engine (which needs no zod at run time).
@@ -9,6 +10,7 @@
  * good state stays.
  */
 import type { Route, Rule, Version } from '../../shared/domain/route.schema.ts';
+import { ChangeFeedError } from './errors.ts';
 
 /** The key of a route within a tenant: `service/env`. */
 export type RouteId = `${string}/${string}`;
@@ -25,6 +27,9 @@ export interface TenantState {
   readonly seq: number | undefined;
 }
 
+/** A state whose `seq` is known: the change feed can continue from it. */
+export type SequencedState = TenantState & { readonly seq: number };
+
 /** One route that differs between two states. */
 export interface RouteChange {
   service: string;
@@ -36,8 +41,8 @@ export interface RouteChange {
 }
 
 export class InvalidSnapshotError extends Error {
-  constructor(path: string, problem: string) {
-    super(`invalid snapshot: ${path} ${problem}`);
+  constructor(path: string, problem: string, subject = 'snapshot') {
+    super(`invalid ${subject}: ${path} ${problem}`);
     this.name = 'InvalidSnapshotError';
   }
 }
@@ -162,3 +167,96 @@ export function diffStates(before: TenantState | undefined, after: TenantState):
     return left < right ? -1 : left > right ? 1 : 0;
   });
 }
+
+/** One entry of the change feed (`GET /v1/tenants/{tenant}/changes`), checked. */
+export interface FeedChange {
+  seq: number;
+  service: string;
+  env: string;
+  revision: number;
+  kind: 'created' | 'updated' | 'deleted';
+  /** The route after the change; null exactly when `kind` is `deleted`. */
+  route: Route | null;
+}
+
+/** One page of the change feed: changes in `seq` order, and the tenant's newest `seq`. */
+export interface ChangePage {
+  items: FeedChange[];
+  latest: number;
+}
+
+const changeKinds: ReadonlySet<string> = new Set<FeedChange['kind']>(['created', 'updated', 'deleted']);
+
+const pageError = (path: string, problem: string): InvalidSnapshotError => new InvalidSnapshotError(path, problem, 'change page');
+
+/**
+ * Checks a change-feed page: every field the client applies, each route as a snapshot's
+ * routes are checked, and that each change's route is the one it names (tenant, service,
+ * env, revision) and is null exactly for a deletion. Whether the changes follow the held
+ * state is `applyChanges`' question.
+ */
+export function parseChangePage(body: unknown, tenant: string): ChangePage {
+  const page = objectAt(body, 'body');
+  if (!Array.isArray(page.items)) throw pageError('items', 'must be an array');
+  const items = page.items.map((value, index): FeedChange => {
+    const path = `items[${index}]`;
+    const change = objectAt(value, path);
+    const kind = stringAt(change.kind, `${path}.kind`);
+    if (!changeKinds.has(kind)) throw pageError(`${path}.kind`, 'must be created, updated or deleted');
+    const parsed: FeedChange = {
+      seq: integerAt(change.seq, `${path}.seq`, 1),
+      service: stringAt(change.service, `${path}.service`),
+      env: stringAt(change.env, `${path}.env`),
+      revision: integerAt(change.revision, `${path}.revision`, 1),
+      kind: kind as FeedChange['kind'],
+      route: change.route === null ? null : parseRoute(change.route, `${path}.route`),
+    };
+    if ((parsed.route === null) !== (parsed.kind === 'deleted')) throw pageError(`${path}.route`, 'must be null exactly when the route was deleted');
+    if (parsed.route !== null) {
+      const { route } = parsed;
+      if (route.tenant !== tenant) throw pageError(`${path}.route.tenant`, `must be ${tenant}`);
+      if (route.service !== parsed.service || route.env !== parsed.env || route.revision !== parsed.revision) {
+        throw pageError(`${path}.route`, `must be ${parsed.service}/${parsed.env} at revision ${parsed.revision}`);
+      }
+    }
+    return parsed;
+  });
+  return { items, latest: integerAt(page.latest, 'latest', 0) };
+}
+
+/**
+ * The state after `changes` (the feed's next changes after `state.seq`, in order), built on
+ * a copy: `state` is never touched, so a refusal leaves the held state whole.
+ *
+ * A snapshot's routes are "at least as new as" its `seq` (a change may land between the
+ * read of the sequence and the read of the routes), so a change whose revision the state
+ * already holds, or a newer one, is skipped rather than applied backwards. Anything that
+ * does not line up is a `ChangeFeedError('gap')`: a `seq` other than the next, a revision
+ * that skips one of the route's, or a creation of a route the state holds live at an older
+ * revision (its deletion was missed).
+ *
+ * The result's ETag follows the server's form (the quoted `seq`) when the state's did;
+ * otherwise it is unknown, and the next snapshot request simply gets a 200.
+ */
+export function applyChanges(state: SequencedState, changes: readonly FeedChange[]): SequencedState {
+  const routes = new Map(state.routes);
+  let seq = state.seq;
+  for (const change of changes) {
+    if (change.seq !== seq + 1) throw new ChangeFeedError('gap', `change ${change.seq} after ${seq}`);
+    const id = routeId(change.service, change.env);
+    const held = routes.get(id);
+    if (held !== undefined && (held.revision < change.revision - 1 || (change.kind === 'created' && held.revision < change.revision))) {
+      throw new ChangeFeedError('gap', `${id} ${change.kind} at revision ${change.revision} while revision ${held.revision} is held`);
+    }
+    if (held === undefined || held.revision < change.revision) {
+      if (change.route === null) routes.delete(id);
+      else routes.set(id, change.route);
+    }
+    seq = change.seq;
+  }
+  const etag = state.etag === seqEtag(state.seq) ? seqEtag(seq) : seq === state.seq ? state.etag : undefined;
+  return { tenant: state.tenant, routes, etag, seq };
+}
+
+/** The snapshot's entity tag at `seq`, as the server forms it (API.md: "its ETag is derived from it"). */
+const seqEtag = (seq: number): string => `"${seq}"`;

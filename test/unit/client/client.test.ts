@@ -4,6 +4,9 @@
  * staleness while the service is down, the disk cache, `start()` giving up, input checks
  * that agree with the endpoint's, and `close()` leaving nothing running. Time only moves
  * when a test fires a timer, so nothing here depends on how fast the machine is.
+ *
+ * These clients poll the snapshot (`follow: 'snapshot'`); the change-feed follower, the
+ * default, is tested in client-change-feed.test.ts, over the same loop.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +49,7 @@ function harness(options: Partial<ClientOptions> = {}, endpoint = new FakeSnapsh
     // 0.5: backoff delays sit at 3/4 of their ceiling and poll intervals exactly on the interval.
     random: () => 0.5,
     pollIntervalMs: 1000,
+    follow: 'snapshot',
     ...options,
   });
   client.on('change', (event) => changes.push(event));
