@@ -104,12 +104,17 @@ export class ChangeFeedFollower implements StateFollower {
       throw new ChangeFeedError('unavailable', failure.message, { status: response.status, cause: failure });
     }
     if (response.status !== 200) throw await failureOf(response, url.href);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      // A body cut off in transit is a transport failure, retried; only a whole body that is not JSON is the feed's fault.
+      throw new SnapshotFetchError(`GET ${url.href} failed: ${describe(cause)}`, { cause });
+    }
     let body: unknown;
     try {
-      body = await response.json();
+      body = JSON.parse(text);
     } catch (cause) {
-      // Only a body that arrived whole and is not JSON is the feed's fault; one cut off in transit is retried.
-      if (!(cause instanceof SyntaxError)) throw new SnapshotFetchError(`GET ${url.href} failed: ${describe(cause)}`, { cause });
       throw new ChangeFeedError('malformed', 'the page is not JSON', { cause });
     }
     try {

@@ -121,3 +121,117 @@ export function sampleRoute(tenant: string, service: string, revision: number, w
     updatedBy: 'test',
   };
 }
+
+/** One entry of the fake feed, as `GET /v1/tenants/{t}/changes` lists it. */
+export interface FakeChange {
+  seq: number;
+  service: string;
+  env: string;
+  revision: number;
+  kind: 'created' | 'updated' | 'deleted';
+  route: Route | null;
+  occurredAt: string;
+}
+
+/** What the fake answers to the next `/changes` request instead of the feed. */
+export type FeedOverride = { status: number; body?: string; retryAfter?: string } | { raw: string } | { refuse: true };
+
+/**
+ * A tenant with a history, served as the API serves it: the snapshot (`seq`, ETag `"<seq>"`,
+ * 304 on a matching `If-None-Match`) and the change feed (`after`, `limit`, `latest`), each
+ * change with the route after it and revisions that continue after a deletion. Knobs make
+ * it misbehave the ways a follower must survive: scripted answers for the feed, changes the
+ * feed leaves out (a gap), an index that has not shown the newest changes yet, a snapshot
+ * that is labelled with an older `seq` than its routes, snapshot requests refused.
+ */
+export class FakeTenantApi {
+  readonly requests: RecordedRequest[] = [];
+  readonly history: FakeChange[] = [];
+  /** Answers for the next `/changes` requests, in order, before the feed itself answers. */
+  feedScript: FeedOverride[] = [];
+  /** The feed shows changes up to `latest - indexLag` (an eventually consistent index). */
+  indexLag = 0;
+  /** Sequence numbers the feed leaves out. */
+  readonly hidden = new Set<number>();
+  /** The snapshot says it is at `seq - snapshotLabelBehind` while its routes are at `seq`. */
+  snapshotLabelBehind = 0;
+  /** Snapshot requests fail to connect while set. */
+  snapshotDown = false;
+  readonly #live = new Map<string, Route>();
+  readonly #revisions = new Map<string, number>();
+
+  constructor(readonly tenant: string) {}
+
+  get seq(): number {
+    return this.history.length;
+  }
+
+  /** Creates `service/prod`, or replaces it (another revision). */
+  put(service: string, weights: [number, number] = [90, 10]): Route {
+    const revision = (this.#revisions.get(service) ?? 0) + 1;
+    const kind = this.#live.has(service) ? 'updated' : 'created';
+    const created = this.#live.get(service)?.createdAt ?? `2026-12-01T00:00:${String(this.seq % 60).padStart(2, '0')}.000Z`;
+    const route = { ...sampleRoute(this.tenant, service, revision, weights), createdAt: created };
+    this.#record(service, revision, kind, route);
+    return route;
+  }
+
+  remove(service: string): void {
+    if (!this.#live.has(service)) throw new Error(`${service} is not live`);
+    this.#record(service, (this.#revisions.get(service) ?? 0) + 1, 'deleted', null);
+  }
+
+  /** The snapshot body the server would send now. */
+  snapshotBody(): { tenant: string; seq: number; routes: Route[] } {
+    return { tenant: this.tenant, seq: this.seq - this.snapshotLabelBehind, routes: [...this.#live.values()] };
+  }
+
+  /** Requests to `resource` (`snapshot` or `changes`), in order. */
+  requestsTo(resource: 'snapshot' | 'changes'): URL[] {
+    return this.requests.map((request) => new URL(request.url)).filter((url) => url.pathname.endsWith(`/${resource}`));
+  }
+
+  fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const headers = new Headers(init?.headers);
+    this.requests.push({ url: href, headers });
+    const url = new URL(href);
+    if (url.pathname.endsWith('/snapshot')) return this.#snapshot(headers);
+    if (url.pathname.endsWith('/changes')) return this.#changes(url);
+    return new Response('{"status":404}', { status: 404 });
+  };
+
+  #record(service: string, revision: number, kind: FakeChange['kind'], route: Route | null): void {
+    this.#revisions.set(service, revision);
+    if (route === null) this.#live.delete(service);
+    else this.#live.set(service, route);
+    const seq = this.seq + 1;
+    this.history.push({ seq, service, env: 'prod', revision, kind, route, occurredAt: new Date(Date.UTC(2026, 11, 1, 0, 0, seq)).toISOString() });
+  }
+
+  #snapshot(headers: Headers): Response {
+    if (this.snapshotDown) throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+    const body = this.snapshotBody();
+    const etag = `"${body.seq}"`;
+    if (headers.get('if-none-match') === etag) return new Response(null, { status: 304, headers: { etag } });
+    return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json', etag } });
+  }
+
+  #changes(url: URL): Response {
+    const override = this.feedScript.shift();
+    if (override !== undefined) {
+      if ('refuse' in override) throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+      if ('raw' in override) return new Response(override.raw, { status: 200, headers: { 'content-type': 'application/json' } });
+      return new Response(override.body ?? `{"status":${override.status}}`, {
+        status: override.status,
+        headers: { 'content-type': 'application/problem+json', ...(override.retryAfter === undefined ? {} : { 'retry-after': override.retryAfter }) },
+      });
+    }
+    const after = Number(url.searchParams.get('after') ?? '0');
+    const limit = Number(url.searchParams.get('limit') ?? '100');
+    const items = this.history
+      .filter((change) => change.seq > after && change.seq <= this.seq - this.indexLag && !this.hidden.has(change.seq))
+      .slice(0, limit);
+    return new Response(JSON.stringify({ items, latest: this.seq }), { status: 200, headers: { 'content-type': 'application/json' } });
+  }
+}
