@@ -11,8 +11,11 @@
  *   server's; resolving 10 000 requests over HTTP fifty times would make the test slow;
  * - for a sample of 200 of those requests, the client answers exactly what the server's
  *   resolve endpoint answers over HTTP (once the endpoint's cache shows the new revision).
- * The client polls the snapshot every 100 ms, so most polls are answered 304 (checked).
- * Then the API stops: the client keeps answering from its last good state while staleness()
+ * The client follows the change feed (its default) every 100 ms: one snapshot, then every
+ * change from the feed, which never has to fall back to the snapshot (checked), and at the
+ * end it holds the snapshot's `seq` and ETag. A second client polls the snapshot
+ * (`follow: 'snapshot'`, mostly answered 304, checked) and must hold the same routes after
+ * every change. Then the API stops: the client keeps answering from its last good state while staleness()
  * grows, and a second client started with the same cachePath starts from disk.
  *
  * Waits are bounded (a deadline, then a failure naming what did not happen); none is an
@@ -55,14 +58,22 @@ let resolver: string;
 let client: TrafficManagerClient;
 let cacheDir: string;
 let cachePath: string;
+let poller: TrafficManagerClient;
 const clientErrors: Error[] = [];
-/** Statuses of the snapshot responses the client received. */
-const snapshotStatuses: number[] = [];
-const countingFetch: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
-  snapshotStatuses.push(response.status);
-  return response;
-};
+const pollerErrors: Error[] = [];
+/** `<resource> <status>` of every response a client received, e.g. `changes 200`. */
+const clientResponses: string[] = [];
+const pollerResponses: string[] = [];
+/** The seq and ETag of the feed client's last change event. */
+let lastChange: { seq: number | undefined; etag: string | undefined } | undefined;
+const recordingFetch =
+  (into: string[]): typeof fetch =>
+  async (input, init) => {
+    const response = await fetch(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    into.push(`${new URL(url).pathname.split('/').at(-1) ?? ''} ${response.status}`);
+    return response;
+  };
 
 const random = seededRandom(20261201);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -154,16 +165,17 @@ async function makeChange(step: number): Promise<Change> {
   return { service, what, route, revision: route.revision };
 }
 
-/** Resolves when `check()` holds after a change event (or at once), or fails after WAIT_MS. */
-function untilClient(check: () => boolean, what: string): Promise<void> {
-  if (check()) return Promise.resolve();
+/** Resolves when `check(follower)` holds after a change event (or at once), or fails after WAIT_MS. */
+function untilClient(follower: TrafficManagerClient, check: (follower: TrafficManagerClient) => boolean, what: string): Promise<void> {
+  if (check(follower)) return Promise.resolve();
+  const errors = follower === client ? clientErrors : pollerErrors;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();
-      reject(new Error(`the client did not reach ${what} within ${WAIT_MS} ms; errors: ${clientErrors.map((error) => error.message).join('; ')}`));
+      reject(new Error(`the client did not reach ${what} within ${WAIT_MS} ms; errors: ${errors.map((error) => error.message).join('; ')}`));
     }, WAIT_MS);
-    const stop = client.on('change', () => {
-      if (!check()) return;
+    const stop = follower.on('change', () => {
+      if (!check(follower)) return;
       clearTimeout(timer);
       stop();
       resolve();
@@ -256,7 +268,7 @@ beforeAll(async () => {
   resolver = await bearer({ tenant, scope: 'resolve' });
   cacheDir = await mkdtemp(path.join(tmpdir(), 'tm-client-e2e-'));
   cachePath = path.join(cacheDir, `${tenant}.json`);
-  client = createClient({
+  const options = {
     baseUrl: server.url,
     tenant,
     // A fresh token per request, as a data plane with short-lived tokens would do.
@@ -264,15 +276,17 @@ beforeAll(async () => {
     pollIntervalMs: 100,
     backoff: { initialMs: 20, maxMs: 200 },
     requestTimeoutMs: 30_000,
-    cachePath,
-    fetch: countingFetch,
-  });
+  };
+  client = createClient({ ...options, cachePath, fetch: recordingFetch(clientResponses) });
   client.on('error', (error) => clientErrors.push(error));
-  await client.start();
+  client.on('change', ({ seq, etag }) => (lastChange = { seq, etag }));
+  poller = createClient({ ...options, follow: 'snapshot', fetch: recordingFetch(pollerResponses) });
+  poller.on('error', (error) => pollerErrors.push(error));
+  await Promise.all([client.start(), poller.start()]);
 }, 60_000);
 
 afterAll(async () => {
-  await client.close();
+  await Promise.all([client.close(), poller.close()]);
   if (serverUp) await server.close();
   await rm(cacheDir, { recursive: true, force: true });
   for (const [name, value] of Object.entries(previousEnv)) {
@@ -288,12 +302,13 @@ describe('the client following a running local stack', () => {
     for (let step = 0; step < CHANGES; step += 1) {
       const change = await makeChange(step);
       done.push(`${change.service}: ${change.what} -> ${change.revision}`);
-      await untilClient(
-        () => (change.route === undefined ? client.route(change.service, 'prod') === undefined : client.route(change.service, 'prod')?.revision === change.revision),
-        `step ${step} (${done.at(-1) ?? ''})`,
-      );
-      // The client holds exactly what the server's writes returned, for every route.
+      const holdsChange = (follower: TrafficManagerClient): boolean =>
+        change.route === undefined ? follower.route(change.service, 'prod') === undefined : follower.route(change.service, 'prod')?.revision === change.revision;
+      await untilClient(client, holdsChange, `step ${step} (${done.at(-1) ?? ''})`);
+      await untilClient(poller, holdsChange, `step ${step} (${done.at(-1) ?? ''}), polling the snapshot`);
+      // Both clients hold exactly what the server's writes returned, for every route.
       expect(sortedRoutes(client.routes())).toEqual(sortedRoutes(serverRoutes.values()));
+      expect(sortedRoutes(poller.routes())).toEqual(sortedRoutes(serverRoutes.values()));
 
       // 10 000 requests against the engine on the server's current route.
       const mismatches = probes
@@ -315,9 +330,17 @@ describe('the client following a running local stack', () => {
         .filter(({ client: local, http }) => JSON.stringify(local) !== JSON.stringify(http));
       expect({ step, differing: differing.slice(0, 3) }).toEqual({ step, differing: [] });
     }
-    // It polled with If-None-Match: most polls found nothing new (304); every change was a 200.
-    expect(snapshotStatuses.filter((status) => status === 304).length).toBeGreaterThan(0);
-    expect(snapshotStatuses.filter((status) => status !== 200 && status !== 304)).toEqual([]);
+    // The feed client loaded the snapshot once and took every change from the feed, never
+    // falling back; it holds the seq and ETag a fresh snapshot carries.
+    expect(clientResponses.filter((response) => response.startsWith('snapshot'))).toEqual(['snapshot 200']);
+    expect(clientResponses.filter((response) => response !== 'changes 200' && response !== 'snapshot 200')).toEqual([]);
+    expect(clientResponses.length).toBeGreaterThan(CHANGES);
+    expect(clientErrors).toEqual([]);
+    const snapshot = await api.request('GET', `/v1/tenants/${tenant}/snapshot`, { authorization: resolver });
+    expect(lastChange).toEqual({ seq: (snapshot.json as { seq: number }).seq, etag: snapshot.headers.get('etag') });
+    // The poller polled with If-None-Match: most polls found nothing new (304); every change was a 200.
+    expect(pollerResponses.filter((response) => response === 'snapshot 304').length).toBeGreaterThan(0);
+    expect(pollerResponses.filter((response) => response !== 'snapshot 200' && response !== 'snapshot 304')).toEqual([]);
     // The generator made every kind of change at least once.
     expect(done.join('\n')).toMatch(/create/);
     expect(done.join('\n')).toMatch(/replace/);
