@@ -20,12 +20,12 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 
-export const githubOidcIssuer = 'token.actions.githubusercontent.com';
+const githubOidcIssuer = 'token.actions.githubusercontent.com';
 
 /** The roles `cdk bootstrap` creates, by the `aws-cdk:bootstrap-role` tag it puts on them. */
 export const bootstrapRoleTags = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
 
-export interface GitHubDeploySettings {
+interface GitHubDeploySettings {
   /** `owner/name` of the repository whose workflows deploy. */
   repository: string;
   /** The GitHub environments that deploy, one role each. */
@@ -34,7 +34,7 @@ export interface GitHubDeploySettings {
   oidcProviderArn?: string;
 }
 
-export interface TrafficManagerAccountStackProps extends StackProps {
+interface TrafficManagerAccountStackProps extends StackProps {
   github: GitHubDeploySettings;
 }
 

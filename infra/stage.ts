@@ -7,8 +7,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import type { FunctionClass } from './function-classes.ts';
 
-export const stageNames = ['dev', 'prod'] as const;
-export type StageName = (typeof stageNames)[number];
+const stageNames = ['dev', 'prod'] as const;
+type StageName = (typeof stageNames)[number];
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -21,7 +21,7 @@ export class ContextError extends Error {
 }
 
 /** Memory, timeout and reserved concurrency of one class of functions (the bulkheads). */
-export interface FunctionClassSettings {
+interface FunctionClassSettings {
   memorySize: number;
   timeoutSeconds: number;
   /**
@@ -72,7 +72,7 @@ export interface StageSettings {
   runbookUrl: string;
 }
 
-export interface AlarmSubscriptions {
+interface AlarmSubscriptions {
   /** E-mail addresses subscribed to the stage's alarm topic (`-c alarmEmail=a@x,b@y`). */
   emails: readonly string[];
   /**
@@ -102,7 +102,7 @@ export interface AuthSettings {
  * `-c jwksUrl=https://idp/.well-known/jwks.json -c issuer=https://idp/ -c audience=traffic-manager`.
  * The prod stage has no defaults: synth fails naming the missing context keys.
  */
-export const devAuthDefaults: AuthSettings = {
+const devAuthDefaults: AuthSettings = {
   jwksUrl: 'https://auth.dev.traffic-manager.example/.well-known/jwks.json',
   issuer: 'https://auth.dev.traffic-manager.example/',
   audience: 'traffic-manager',

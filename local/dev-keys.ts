@@ -10,13 +10,13 @@ import path from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { localDir } from './paths.ts';
 
-export const devKeysDir = path.join(localDir, 'dev-keys');
+const devKeysDir = path.join(localDir, 'dev-keys');
 export const devKeyAlgorithm = 'ES256';
 
 const privateKeyFile = 'private-key.pem';
 const publicJwkFile = 'public-jwk.json';
 
-export interface DevKeys {
+interface DevKeys {
   privateKey: KeyObject;
   /** The public key as a JWK, with `kid` (its RFC 7638 thumbprint), `alg` and `use`. */
   publicJwk: JWK;

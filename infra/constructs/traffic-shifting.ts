@@ -32,7 +32,7 @@ export interface ShiftedFunction {
   alarms: readonly IAlarm[];
 }
 
-export interface TrafficShiftingProps {
+interface TrafficShiftingProps {
   stage: StageSettings;
   functions: readonly ShiftedFunction[];
 }
