@@ -19,8 +19,8 @@ import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
 import { attr } from '../store/route-keys.ts';
 import { isRevisionItem, parseRevisionItem, type StoredRevision } from '../store/revision-item.ts';
+import { MAX_EVENT_ENTRY_BYTES } from './event-size.ts';
 import {
-  MAX_EVENT_ENTRY_BYTES,
   RouteEventDetailSchema,
   detailTypeOf,
   eventSource,

@@ -6,12 +6,11 @@ import {
   RouteEventDetailSchema,
   RouteEventSchema,
   detailTypeOf,
-  eventFits,
   eventSource,
-  MAX_EVENT_ENTRY_BYTES,
   routeEventId,
   routeEventJsonSchema,
 } from '#shared/events/route-event.schema';
+import { eventFits, MAX_EVENT_ENTRY_BYTES } from '#shared/events/event-size';
 import { changeTo, key, routeAt } from '#test/unit/events/stream-fixtures';
 
 function detailAt(revision: number, options: { deleted?: boolean } = {}) {
