@@ -11,14 +11,13 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
-  ManagedPolicy,
   OidcProviderNative,
   PolicyStatement,
   Role,
-  ServicePrincipal,
   WebIdentityPrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { serviceRole } from './constructs/service-role.ts';
 
 const githubOidcIssuer = 'token.actions.githubusercontent.com';
 
@@ -90,13 +89,10 @@ export class TrafficManagerAccountStack extends Stack {
     }
     this.deployRoles = roles;
 
-    const apiGatewayLogsRole = new Role(this, 'ApiGatewayCloudWatchRole', {
-      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+    const apiGatewayLogsRole = serviceRole(this, 'ApiGatewayCloudWatchRole', {
+      service: 'apigateway.amazonaws.com',
       description: 'API Gateway writing execution and access logs (account-wide setting)',
-      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
-    });
-    Validations.of(apiGatewayLogsRole).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      managedPolicy: 'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
       reason: 'The account-level API Gateway logging role; AWS documents this managed policy for it.',
     });
     new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: apiGatewayLogsRole.roleArn });
