@@ -32,7 +32,7 @@ import { passesPublisherFilter } from './stream-mapping.ts';
 /** EventBridge's limits on one `PutEvents` call. */
 export const putEventsLimits = { maxEntries: 10, maxBytes: MAX_EVENT_ENTRY_BYTES } as const;
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Attempts per entry, the first included. */
   maxAttempts: number;
   /** Backoff before retry n (1-based) is a random time up to min(cap, base * 2^(n-1)). */
@@ -143,7 +143,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export const blockedReason = 'not sent: an earlier revision of this route was not published';
 
 /** An event that was not published; its message says why. */
-export class EventNotPublishedError extends Error {
+class EventNotPublishedError extends Error {
   override readonly name = 'EventNotPublishedError';
 }
 
@@ -160,7 +160,7 @@ interface Queued<T> {
  * of a route fails, the route's later events fail without being sent, for the sender's life:
  * use one sender per batch.
  */
-export class EventSender<T extends PendingEvent = PendingEvent> {
+class EventSender<T extends PendingEvent = PendingEvent> {
   /** `PutEvents` calls made, retries included. */
   calls = 0;
   readonly #queues = new Map<string, Queued<T>[]>();
