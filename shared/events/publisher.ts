@@ -352,7 +352,9 @@ function eventOfRecord(record: DynamoDBRecord): RouteEventMessage {
  * A record that cannot become an event, or whose event is not published, fails; so does
  * every later record of the same route, so that the retry, which starts at the first
  * failure, keeps order. The processor starts every record's handler at once, in stream
- * order, and one `EventSender` gathers their events into shared `PutEvents` calls.
+ * order (its default, `processInParallel`), and one `EventSender` gathers their events into
+ * shared `PutEvents` calls; processed one by one, order would hold but each event would
+ * take a call of its own.
  */
 export class StreamRecordPublisher {
   /** Records that failed, by sequence number, with the reason. */
