@@ -11,21 +11,20 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
-  ManagedPolicy,
   OidcProviderNative,
   PolicyStatement,
   Role,
-  ServicePrincipal,
   WebIdentityPrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { serviceRole } from './constructs/service-role.ts';
 
-export const githubOidcIssuer = 'token.actions.githubusercontent.com';
+const githubOidcIssuer = 'token.actions.githubusercontent.com';
 
 /** The roles `cdk bootstrap` creates, by the `aws-cdk:bootstrap-role` tag it puts on them. */
 export const bootstrapRoleTags = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
 
-export interface GitHubDeploySettings {
+interface GitHubDeploySettings {
   /** `owner/name` of the repository whose workflows deploy. */
   repository: string;
   /** The GitHub environments that deploy, one role each. */
@@ -34,7 +33,7 @@ export interface GitHubDeploySettings {
   oidcProviderArn?: string;
 }
 
-export interface TrafficManagerAccountStackProps extends StackProps {
+interface TrafficManagerAccountStackProps extends StackProps {
   github: GitHubDeploySettings;
 }
 
@@ -90,13 +89,10 @@ export class TrafficManagerAccountStack extends Stack {
     }
     this.deployRoles = roles;
 
-    const apiGatewayLogsRole = new Role(this, 'ApiGatewayCloudWatchRole', {
-      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+    const apiGatewayLogsRole = serviceRole(this, 'ApiGatewayCloudWatchRole', {
+      service: 'apigateway.amazonaws.com',
       description: 'API Gateway writing execution and access logs (account-wide setting)',
-      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
-    });
-    Validations.of(apiGatewayLogsRole).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      managedPolicy: 'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
       reason: 'The account-level API Gateway logging role; AWS documents this managed policy for it.',
     });
     new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: apiGatewayLogsRole.roleArn });

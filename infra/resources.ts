@@ -11,7 +11,7 @@ export interface KeyAttribute {
   type: 'S' | 'N';
 }
 
-export interface TableDefinition {
+interface TableDefinition {
   partitionKey: KeyAttribute;
   sortKey: KeyAttribute;
   globalSecondaryIndexes: readonly {

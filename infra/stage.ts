@@ -7,8 +7,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import type { FunctionClass } from './function-classes.ts';
 
-export const stageNames = ['dev', 'prod'] as const;
-export type StageName = (typeof stageNames)[number];
+const stageNames = ['dev', 'prod'] as const;
+type StageName = (typeof stageNames)[number];
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -21,7 +21,7 @@ export class ContextError extends Error {
 }
 
 /** Memory, timeout and reserved concurrency of one class of functions (the bulkheads). */
-export interface FunctionClassSettings {
+interface FunctionClassSettings {
   memorySize: number;
   timeoutSeconds: number;
   /**
@@ -72,7 +72,7 @@ export interface StageSettings {
   runbookUrl: string;
 }
 
-export interface AlarmSubscriptions {
+interface AlarmSubscriptions {
   /** E-mail addresses subscribed to the stage's alarm topic (`-c alarmEmail=a@x,b@y`). */
   emails: readonly string[];
   /**
@@ -102,13 +102,29 @@ export interface AuthSettings {
  * `-c jwksUrl=https://idp/.well-known/jwks.json -c issuer=https://idp/ -c audience=traffic-manager`.
  * The prod stage has no defaults: synth fails naming the missing context keys.
  */
-export const devAuthDefaults: AuthSettings = {
+const devAuthDefaults: AuthSettings = {
   jwksUrl: 'https://auth.dev.traffic-manager.example/.well-known/jwks.json',
   issuer: 'https://auth.dev.traffic-manager.example/',
   audience: 'traffic-manager',
 };
 
 type StageDefaults = Omit<StageSettings, 'name' | 'corsOrigins' | 'alarmSubscriptions' | 'kmsKeyArn' | 'runbookUrl'>;
+
+/** Memory and timeout of each function class, the same in every stage. */
+const functionSizes: Readonly<Record<FunctionClass, Omit<FunctionClassSettings, 'reservedConcurrency'>>> = {
+  resolve: { memorySize: 1024, timeoutSeconds: 10 },
+  read: { memorySize: 512, timeoutSeconds: 10 },
+  write: { memorySize: 512, timeoutSeconds: 10 },
+  health: { memorySize: 256, timeoutSeconds: 10 },
+  publisher: { memorySize: 256, timeoutSeconds: 60 },
+};
+
+function withReservedConcurrency(reserved: Record<FunctionClass, number>): Record<FunctionClass, FunctionClassSettings> {
+  const classes = Object.keys(functionSizes) as FunctionClass[];
+  return Object.fromEntries(
+    classes.map((name) => [name, { ...functionSizes[name], reservedConcurrency: reserved[name] }]),
+  ) as Record<FunctionClass, FunctionClassSettings>;
+}
 
 /**
  * Why these numbers: resolve is the hot path (more memory is more CPU, so lower latency)
@@ -123,13 +139,7 @@ const settingsByStage: Record<StageName, StageDefaults> = {
     protect: false,
     logRetention: RetentionDays.ONE_WEEK,
     logLevel: 'DEBUG',
-    functionClasses: {
-      resolve: { memorySize: 1024, timeoutSeconds: 10, reservedConcurrency: 10 },
-      read: { memorySize: 512, timeoutSeconds: 10, reservedConcurrency: 5 },
-      write: { memorySize: 512, timeoutSeconds: 10, reservedConcurrency: 5 },
-      health: { memorySize: 256, timeoutSeconds: 10, reservedConcurrency: 5 },
-      publisher: { memorySize: 256, timeoutSeconds: 60, reservedConcurrency: 5 },
-    },
+    functionClasses: withReservedConcurrency({ resolve: 10, read: 5, write: 5, health: 5, publisher: 5 }),
     trafficShift: 'all-at-once',
   },
   prod: {
@@ -137,13 +147,7 @@ const settingsByStage: Record<StageName, StageDefaults> = {
     protect: true,
     logRetention: RetentionDays.THREE_MONTHS,
     logLevel: 'INFO',
-    functionClasses: {
-      resolve: { memorySize: 1024, timeoutSeconds: 10, reservedConcurrency: 100 },
-      read: { memorySize: 512, timeoutSeconds: 10, reservedConcurrency: 10 },
-      write: { memorySize: 512, timeoutSeconds: 10, reservedConcurrency: 10 },
-      health: { memorySize: 256, timeoutSeconds: 10, reservedConcurrency: 5 },
-      publisher: { memorySize: 256, timeoutSeconds: 60, reservedConcurrency: 5 },
-    },
+    functionClasses: withReservedConcurrency({ resolve: 100, read: 10, write: 10, health: 5, publisher: 5 }),
     trafficShift: 'CANARY_10PERCENT_5MINUTES',
   },
 };

@@ -21,7 +21,7 @@ import { RouteData } from './constructs/route-data.ts';
 import { TrafficShifting, type ShiftedFunction } from './constructs/traffic-shifting.ts';
 import type { AuthSettings, StageSettings } from './stage.ts';
 
-export interface TrafficManagerStackProps extends StackProps {
+interface TrafficManagerStackProps extends StackProps {
   stage: StageSettings;
   auth: AuthSettings;
   /**

@@ -11,7 +11,7 @@ import { TrafficManagerAccountStack } from './account-stack.ts';
 import { authFromContext, ContextError, stageFromContext, type StageSettings } from './stage.ts';
 import { TrafficManagerStack } from './traffic-manager-stack.ts';
 
-export interface TrafficManagerOptions {
+interface TrafficManagerOptions {
   /** @default endpointList - every endpoint */
   endpoints?: readonly EndpointDefinition[];
 }
@@ -24,11 +24,11 @@ export interface TrafficManager {
 }
 
 /** The stack name carries the stage so that dev and prod can share an account. */
-export function stackName(stage: string): string {
+function stackName(stage: string): string {
   return `TrafficManager-${stage}`;
 }
 
-export const accountStackName = 'TrafficManager-account';
+const accountStackName = 'TrafficManager-account';
 
 function githubFromContext(app: App): { repository: string; environments: string[]; oidcProviderArn?: string } | undefined {
   const repository: unknown = app.node.tryGetContext('githubRepository');

@@ -22,7 +22,7 @@ export interface Emulator {
 
 const launcher = path.join(repoRoot, 'emulator', 'launcher.py');
 
-export interface StartEmulatorOptions {
+interface StartEmulatorOptions {
   /** @default 30000 */
   startTimeoutMs?: number;
   /** Extra launcher flags, e.g. `--moto-transactions` for the benchmark's baseline. */

@@ -11,6 +11,10 @@ export const localIssuer = 'https://traffic-manager.local/';
 /** The `aud` of local tokens and the audience the local functions accept. */
 export const localAudience = 'traffic-manager';
 
+// Loaded once, when this module is first imported (jose's thumbprint, the key's `kid`, is
+// async), so that localFunctionEnvironment stays synchronous for its callers.
+const devPublicJwk = JSON.stringify((await loadDevKeys()).publicJwk);
+
 export function localFunctionEnvironment(awsEndpoint: string): Record<string, string> {
   return {
     AWS_REGION: localNames.region,
@@ -31,7 +35,7 @@ export function localFunctionEnvironment(awsEndpoint: string): Record<string, st
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     ALLOW_HTTP_UPSTREAMS: 'true',
-    AUTH_PUBLIC_JWK: JSON.stringify(loadDevKeys().publicJwk),
+    AUTH_PUBLIC_JWK: devPublicJwk,
     AUTH_ISSUER: localIssuer,
     AUTH_AUDIENCE: localAudience,
     AUTH_ALGORITHMS: 'ES256',

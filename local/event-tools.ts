@@ -64,7 +64,7 @@ export function eventLine(body: string): string {
 }
 
 /** Reads the records a dead-letter message points to, as the mapping would deliver them. */
-export async function recordsOf(streams: DynamoDBStreamsClient, message: StreamFailureMessage): Promise<DynamoDBRecord[]> {
+async function recordsOf(streams: DynamoDBStreamsClient, message: StreamFailureMessage): Promise<DynamoDBRecord[]> {
   const batch = message.DDBStreamBatchInfo;
   const end = BigInt(batch.endSequenceNumber);
   let { ShardIterator: iterator } = await streams.send(

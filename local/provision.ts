@@ -31,7 +31,7 @@ import {
 import { eventBus, localNames, localTap, routeChanges, routesTable } from '#infra/resources';
 import { publisherDeadLetter } from '#shared/events/stream-mapping';
 
-export interface ProvisionOptions {
+interface ProvisionOptions {
   endpoint: string;
   region: string;
   tableName: string;
@@ -39,7 +39,7 @@ export interface ProvisionOptions {
   archiveName: string;
 }
 
-export interface Provisioned {
+interface Provisioned {
   TableName: string;
   TableStreamArn: string;
   EventBusName: string;

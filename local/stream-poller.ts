@@ -44,7 +44,7 @@ import { invocationContext, runInvocation } from './lambda-runtime.ts';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
 
-export interface StreamPollerOptions {
+interface StreamPollerOptions {
   endpoint: string;
   region: string;
   streamArn: string;
@@ -74,7 +74,7 @@ export interface StreamPollerOptions {
   now?: () => number;
 }
 
-export interface StreamPoller {
+interface StreamPoller {
   /** Resolves once a poll after this call has found nothing new to deliver on any shard. */
   settled(): Promise<void>;
   /** Stops polling; resolves once the poll in progress, if any, has finished. */

@@ -46,7 +46,7 @@ export interface LocalTokenOptions {
 
 /** A JWT (compact JWS) signed with the local dev key (ES256). */
 export async function mintLocalToken(options: LocalTokenOptions): Promise<string> {
-  const { privateKey, publicJwk } = loadDevKeys();
+  const { privateKey, publicJwk } = await loadDevKeys();
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const expiresIn = options.expiresIn ?? 3600;
   const claims: JWTPayload = {

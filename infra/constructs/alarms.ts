@@ -24,19 +24,19 @@ import { Construct } from 'constructs';
 import type { StageSettings } from '../stage.ts';
 
 /** `TrafficManager-<stage>-<what>`: the name of one alarm of a stage. */
-export function alarmName(stageName: string, what: string): string {
+function alarmName(stageName: string, what: string): string {
   return `TrafficManager-${stageName}-${what}`;
 }
 
 /** How many datapoints, of how many periods, and what a missing datapoint counts as. */
-export interface AlarmShape {
+interface AlarmShape {
   evaluationPeriods: number;
   datapointsToAlarm: number;
   treatMissingData: TreatMissingData;
 }
 
 /** What every alarm says about itself. */
-export interface AlarmIdentity {
+interface AlarmIdentity {
   /** The name's last part, e.g. `Api5xxRate`. */
   what: string;
   /** The heading anchor of its section in docs/runbook.md, e.g. `api5xxrate`. */
@@ -45,13 +45,13 @@ export interface AlarmIdentity {
   summary: string;
 }
 
-export interface StageAlarmSpec extends AlarmIdentity, AlarmShape {
+interface StageAlarmSpec extends AlarmIdentity, AlarmShape {
   metric: IMetric;
   threshold: number;
   comparisonOperator: ComparisonOperator;
 }
 
-export interface StageAlarmsProps {
+interface StageAlarmsProps {
   stage: StageSettings;
   /**
    * The key for the alarm topic.

@@ -47,7 +47,7 @@ export const throttledRequestsMetric = {
 } as const;
 
 /** The REST API's name, which is also the `ApiName` dimension of its metrics: one per stage. */
-export function restApiName(stageName: string): string {
+function restApiName(stageName: string): string {
   return `TrafficManager-${stageName}`;
 }
 
@@ -58,7 +58,7 @@ import { repoRoot } from '../../local/paths.ts';
 import { REPLAYED_HEADER } from '../../shared/http/headers.ts';
 import { problemTypeBase } from '../../shared/middleware/problem.ts';
 
-export interface UsagePlanTier {
+interface UsagePlanTier {
   description: string;
   throttle: Throttle;
   quota: { limit: number; period: 'DAY' | 'WEEK' | 'MONTH' };
@@ -110,7 +110,7 @@ export function methodOptionsKey(endpoint: Pick<EndpointDefinition, 'path' | 'me
 }
 
 /** The token settings a function that checks scopes reads (shared/config.ts, `authEnv`). */
-export function authEnvironment(auth: AuthSettings): Record<string, string> {
+function authEnvironment(auth: AuthSettings): Record<string, string> {
   return {
     AUTH_JWKS_URL: auth.jwksUrl,
     AUTH_ISSUER: auth.issuer,
@@ -119,7 +119,7 @@ export function authEnvironment(auth: AuthSettings): Record<string, string> {
   };
 }
 
-export interface EndpointApiProps {
+interface EndpointApiProps {
   stage: StageSettings;
   endpoints: readonly EndpointDefinition[];
   table: ITable;
@@ -143,7 +143,7 @@ export interface EndpointApiProps {
  * readiness probe: DescribeTable, not GetItem or Query. (The endpoint table says `read`;
  * `describe` there would say it in one place: a note for shared/http/endpoints.ts.)
  */
-export function tableAccessOf(endpoint: Pick<EndpointDefinition, 'scopes' | 'access'>): TableAccess | undefined {
+function tableAccessOf(endpoint: Pick<EndpointDefinition, 'scopes' | 'access'>): TableAccess | undefined {
   if (endpoint.access.table === undefined) return undefined;
   return endpoint.scopes === null ? 'describe' : endpoint.access.table;
 }

@@ -30,7 +30,7 @@ import { ServiceFunction } from './service-function.ts';
 /** The publisher's handler module, relative to the repository root. */
 export const publisherEntry = 'functions/events/publish-route-events.ts';
 /** The operator's replay: a range of a tenant's history published again from the revisions. */
-export const replayEntry = 'functions/events/replay-route-events.ts';
+const replayEntry = 'functions/events/replay-route-events.ts';
 
 /**
  * The event source mapping's settings in CDK's terms, from the one definition the local
@@ -47,9 +47,9 @@ export const publisherMapping = {
 } as const;
 
 /** Only INSERTs of revision items invoke the publisher (the pattern in Lambda's JSON syntax). */
-export const publisherFilter = publisherStreamMapping.filter;
+const publisherFilter = publisherStreamMapping.filter;
 
-export interface EventPublisherProps {
+interface EventPublisherProps {
   stage: StageSettings;
   table: ITable;
   eventBus: IEventBus;

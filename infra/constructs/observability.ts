@@ -32,7 +32,7 @@ import type { EventPublisher } from './event-publisher.ts';
 import { metricsNamespace, powertoolsServiceName, type ServiceFunction } from './service-function.ts';
 
 /** The DynamoDB operations the functions call: what the throttle alarm watches. */
-export const watchedTableOperations = [
+const watchedTableOperations = [
   Operation.GET_ITEM,
   Operation.QUERY,
   Operation.PUT_ITEM,
@@ -44,7 +44,7 @@ export const watchedTableOperations = [
 ] as const;
 
 /** Thresholds of the alarms, in one place (docs/runbook.md explains each). */
-export const alarmThresholds = {
+const alarmThresholds = {
   /** Share of requests answered 5xx in a minute. */
   api5xxRate: 0.01,
   /** Percent of requests answered 429 by API Gateway in a minute. */
@@ -59,18 +59,18 @@ export const alarmThresholds = {
   deadLetterAgeSeconds: 24 * 3600,
 } as const;
 
-export type CustomMetricKey = keyof typeof metricNames;
+type CustomMetricKey = keyof typeof metricNames;
 
 /**
  * `SUM([a, b])` or `MAX([a, b])` of the series by id, point by point. Over a single series
  * these functions return one number for the whole range instead, so one id stays itself.
  */
-export function combineSeries(combine: 'SUM' | 'MAX', ids: readonly string[]): string {
+function combineSeries(combine: 'SUM' | 'MAX', ids: readonly string[]): string {
   return ids.length === 1 ? (ids[0] as string) : `${combine}([${ids.join(', ')}])`;
 }
 
 /** A metric the functions emit through Powertools: namespace and `service` dimension. */
-export function customMetric(key: CustomMetricKey, statistic: string = Stats.SUM, period = Duration.minutes(1)): Metric {
+function customMetric(key: CustomMetricKey, statistic: string = Stats.SUM, period = Duration.minutes(1)): Metric {
   return new Metric({
     namespace: metricsNamespace,
     metricName: metricNames[key],
@@ -81,7 +81,7 @@ export function customMetric(key: CustomMetricKey, statistic: string = Stats.SUM
   });
 }
 
-export interface ObservabilityProps {
+interface ObservabilityProps {
   stage: StageSettings;
   api: RestApi;
   /** The endpoints deployed, with their functions and classes, by endpoint id. */

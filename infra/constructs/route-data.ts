@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { eventBus as busDefinition, routesTable, type KeyAttribute } from '../resources.ts';
 import type { StageSettings } from '../stage.ts';
 
-export interface RouteDataProps {
+interface RouteDataProps {
   stage: StageSettings;
   /**
    * A customer-managed key for the table.

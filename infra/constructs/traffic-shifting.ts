@@ -6,7 +6,6 @@
  * back when one of the function's guarding alarms fires, when the deployment fails or when
  * an operator stops it (docs/deploy.md, "Watching and stopping a deploy").
  */
-import { Validations } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import {
   LambdaApplication,
@@ -14,10 +13,10 @@ import {
   LambdaDeploymentGroup,
   type ILambdaDeploymentConfig,
 } from 'aws-cdk-lib/aws-codedeploy';
-import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { StageSettings, TrafficShift } from '../stage.ts';
 import type { ServiceFunction } from './service-function.ts';
+import { serviceRole } from './service-role.ts';
 
 const deploymentConfigs: Record<Exclude<TrafficShift, 'all-at-once'>, ILambdaDeploymentConfig> = {
   CANARY_10PERCENT_5MINUTES: LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
@@ -32,7 +31,7 @@ export interface ShiftedFunction {
   alarms: readonly IAlarm[];
 }
 
-export interface TrafficShiftingProps {
+interface TrafficShiftingProps {
   stage: StageSettings;
   functions: readonly ShiftedFunction[];
 }
@@ -53,13 +52,10 @@ export class TrafficShifting extends Construct {
       applicationName: `TrafficManager-${props.stage.name}`,
     });
     // One role for every group: CodeDeploy's documented policy for Lambda deployments.
-    const role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('codedeploy.amazonaws.com'),
+    const role = serviceRole(this, 'Role', {
+      service: 'codedeploy.amazonaws.com',
       description: 'CodeDeploy shifting the live aliases of traffic-manager functions',
-      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSCodeDeployRoleForLambdaLimited')],
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      managedPolicy: 'service-role/AWSCodeDeployRoleForLambdaLimited',
       reason:
         'The managed policy AWS documents for CodeDeploy Lambda deployments: alias updates, invoking hooks named CodeDeployHook_*, reading alarms.',
     });

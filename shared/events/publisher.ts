@@ -17,21 +17,22 @@ import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamo
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { eventBridgeClient, eventBusName } from '../clients/eventbridge.ts';
-import { REVISION_SK_PREFIX, attr } from '../store/route-keys.ts';
+import { attr } from '../store/route-keys.ts';
 import { isRevisionItem, parseRevisionItem, type StoredRevision } from '../store/revision-item.ts';
+import { MAX_EVENT_ENTRY_BYTES } from './event-size.ts';
 import {
-  MAX_EVENT_ENTRY_BYTES,
   RouteEventDetailSchema,
   detailTypeOf,
   eventSource,
   routeEventId,
   type RouteEventMessage,
 } from './route-event.schema.ts';
+import { passesPublisherFilter } from './stream-mapping.ts';
 
 /** EventBridge's limits on one `PutEvents` call. */
 export const putEventsLimits = { maxEntries: 10, maxBytes: MAX_EVENT_ENTRY_BYTES } as const;
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Attempts per entry, the first included. */
   maxAttempts: number;
   /** Backoff before retry n (1-based) is a random time up to min(cap, base * 2^(n-1)). */
@@ -141,106 +142,174 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** Why an event was not sent: an earlier revision of its route was not published. */
 export const blockedReason = 'not sent: an earlier revision of this route was not published';
 
+/** An event that was not published; its message says why. */
+class EventNotPublishedError extends Error {
+  override readonly name = 'EventNotPublishedError';
+}
+
+interface Queued<T> {
+  item: T;
+  published: () => void;
+  failed: (reason: string) => void;
+}
+
 /**
- * Publishes events in revision order per route (see the module comment). The input's order
- * within a route is kept after sorting by revision; routes are independent of each other.
+ * Publishes the events handed to it in revision order per route (see the module comment),
+ * gathering the events handed over together into as few `PutEvents` calls as the limits
+ * allow. `send` settles when the event is on the bus or has failed for good. Once an event
+ * of a route fails, the route's later events fail without being sent, for the sender's life:
+ * use one sender per batch.
+ */
+class EventSender<T extends PendingEvent = PendingEvent> {
+  /** `PutEvents` calls made, retries included. */
+  calls = 0;
+  readonly #queues = new Map<string, Queued<T>[]>();
+  readonly #blocked = new Set<string>();
+  readonly #retry: RetryPolicy;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #busName: string;
+  #draining = false;
+
+  constructor(options: PublishOptions = {}) {
+    this.#retry = options.retry ?? defaultRetryPolicy;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#busName = options.busName ?? eventBusName;
+  }
+
+  /** Resolves once the event is on the bus; rejects with an `EventNotPublishedError` saying why it is not. */
+  send(item: T): Promise<void> {
+    if (this.#blocked.has(item.routeKey)) return Promise.reject(new EventNotPublishedError(blockedReason));
+    const { promise, resolve, reject } = Promise.withResolvers<undefined>();
+    const queue = this.#queues.get(item.routeKey) ?? [];
+    queue.push({ item, published: () => resolve(undefined), failed: (reason) => reject(new EventNotPublishedError(reason)) });
+    this.#queues.set(item.routeKey, queue);
+    if (!this.#draining) {
+      this.#draining = true;
+      void this.#drain();
+    }
+    return promise;
+  }
+
+  /** Fails the later events of a route whose event could not even be made. */
+  block(routeKey: string): void {
+    this.#blocked.add(routeKey);
+  }
+
+  #fail(entry: Queued<T>, reason: string): void {
+    entry.failed(reason);
+    this.block(entry.item.routeKey);
+    for (const later of this.#queues.get(entry.item.routeKey) ?? []) later.failed(blockedReason);
+    this.#queues.delete(entry.item.routeKey);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      // Callers hand over a batch's events in one go (Powertools' processor starts every
+      // record's handler at once): wait for all of them, so that the first wave holds them all.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.#sendWaves();
+    } catch (error) {
+      // Not expected (failed calls are caught where they are made), but nothing may wait forever.
+      const reason = `publishing failed: ${error instanceof Error ? error.message : String(error)}`;
+      for (const queue of [...this.#queues.values()]) for (const queued of queue) this.#fail(queued, reason);
+    } finally {
+      // In the same turn as the last check of the queues: a later send starts a new drain.
+      this.#draining = false;
+    }
+  }
+
+  async #sendWaves(): Promise<void> {
+    // Waves: the head of each route's queue, so a route has at most one event in flight.
+    while (this.#queues.size > 0) {
+      const wave: { queued: Queued<T>; entry: PutEventsRequestEntry; size: number }[] = [];
+      for (const [routeKey, queue] of this.#queues) {
+        queue.sort((a, b) => a.item.event.detail.revision - b.item.event.detail.revision);
+        const queued = queue.shift();
+        if (queue.length === 0) this.#queues.delete(routeKey);
+        if (queued === undefined) continue;
+        const checked = RouteEventDetailSchema.safeParse(queued.item.event.detail);
+        if (!checked.success) {
+          this.#fail(queued, `invalid event: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+          continue;
+        }
+        const entry = putEventsEntry(queued.item.event, this.#busName);
+        const size = entrySize(entry);
+        if (size > putEventsLimits.maxBytes) {
+          this.#fail(queued, `the event is ${size} bytes, over the ${putEventsLimits.maxBytes}-byte PutEvents limit`);
+          continue;
+        }
+        wave.push({ queued, entry, size });
+      }
+      const chunks = chunkEntries(wave, (pending) => pending.size);
+      // The whole wave settles before its events do, so the next wave gathers every route again.
+      const outcomes = await Promise.all(chunks.map((chunk) => this.#putWithRetry(chunk)));
+      for (const { published, failures } of outcomes) {
+        for (const queued of published) queued.published();
+        for (const { item: queued, reason } of failures) this.#fail(queued, reason);
+      }
+    }
+  }
+
+  /** Sends one call's entries; retries only the failed ones. */
+  async #putWithRetry(
+    chunk: readonly { queued: Queued<T>; entry: PutEventsRequestEntry }[],
+  ): Promise<{ published: Queued<T>[]; failures: FailedEvent<Queued<T>>[] }> {
+    let pending = [...chunk];
+    const published: Queued<T>[] = [];
+    let failures: FailedEvent<Queued<T>>[] = [];
+    for (let attempt = 1; attempt <= this.#retry.maxAttempts && pending.length > 0; attempt += 1) {
+      if (attempt > 1) {
+        const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 2));
+        await this.#sleep(Math.random() * cap);
+      }
+      this.calls += 1;
+      let results: (PutEventsResultEntry | undefined)[];
+      try {
+        const output = await eventBridgeClient.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+        results = output.Entries ?? [];
+        if ((output.FailedEntryCount ?? 0) === 0 && results.length === pending.length) {
+          published.push(...pending.map((p) => p.queued));
+          return { published, failures: [] };
+        }
+      } catch (error) {
+        // The whole call failed (after the SDK's own retries): every entry is retried.
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        failures = pending.map((p) => ({ item: p.queued, reason }));
+        continue;
+      }
+      const { succeeded, failed } = splitResults(pending, results);
+      published.push(...succeeded.map((p) => p.queued));
+      failures = failed.map(({ pending: p, result }) => ({
+        item: p.queued,
+        reason: `${result?.ErrorCode ?? 'NoResult'}: ${result?.ErrorMessage ?? 'no result entry for this event'}`,
+      }));
+      pending = failed.map(({ pending: p }) => p);
+    }
+    return { published, failures };
+  }
+}
+
+/**
+ * Publishes events in revision order per route (see the module comment), all at once: the
+ * replay's way. The input's order within a route is kept after sorting by revision; routes
+ * are independent of each other.
  */
 export async function publishEvents<T extends PendingEvent>(
   items: readonly T[],
   options: PublishOptions = {},
 ): Promise<PublishReport<T>> {
-  const retry = options.retry ?? defaultRetryPolicy;
-  const sleep = options.sleep ?? defaultSleep;
-  const busName = options.busName ?? eventBusName;
+  const sender = new EventSender<T>(options);
   const report: PublishReport<T> = { published: [], failed: [], calls: 0 };
-
-  // One queue per route, in revision order.
-  const queues = new Map<string, T[]>();
-  for (const item of items) {
-    const queue = queues.get(item.routeKey) ?? [];
-    queue.push(item);
-    queues.set(item.routeKey, queue);
-  }
-  for (const queue of queues.values()) queue.sort((a, b) => a.event.detail.revision - b.event.detail.revision);
-
-  const block = (routeKey: string): void => {
-    const rest = queues.get(routeKey) ?? [];
-    for (const item of rest) report.failed.push({ item, reason: blockedReason });
-    queues.delete(routeKey);
-  };
-
-  // Waves: the head of each route's queue, so a route has at most one event in flight.
-  while (queues.size > 0) {
-    const wave: { item: T; entry: PutEventsRequestEntry; size: number }[] = [];
-    for (const [routeKey, queue] of queues) {
-      const item = queue.shift();
-      if (queue.length === 0) queues.delete(routeKey);
-      if (item === undefined) continue;
-      const checked = RouteEventDetailSchema.safeParse(item.event.detail);
-      if (!checked.success) {
-        report.failed.push({ item, reason: `invalid event: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-        block(routeKey);
-        continue;
-      }
-      const entry = putEventsEntry(item.event, busName);
-      const size = entrySize(entry);
-      if (size > putEventsLimits.maxBytes) {
-        report.failed.push({ item, reason: `the event is ${size} bytes, over the ${putEventsLimits.maxBytes}-byte PutEvents limit` });
-        block(routeKey);
-        continue;
-      }
-      wave.push({ item, entry, size });
-    }
-    const chunks = chunkEntries(wave, (pending) => pending.size);
-    const outcomes = await Promise.all(chunks.map((chunk) => putWithRetry(chunk, retry, sleep, report)));
-    for (const failures of outcomes) {
-      for (const { item, reason } of failures) {
-        report.failed.push({ item, reason });
-        block(item.routeKey);
-      }
-    }
-  }
+  await Promise.all(
+    items.map((item) =>
+      sender.send(item).then(
+        () => void report.published.push(item),
+        (error: unknown) => void report.failed.push({ item, reason: error instanceof Error ? error.message : String(error) }),
+      ),
+    ),
+  );
+  report.calls = sender.calls;
   return report;
-}
-
-/** Sends one call's entries; retries only the failed ones. Returns what still failed. */
-async function putWithRetry<T extends PendingEvent>(
-  chunk: readonly { item: T; entry: PutEventsRequestEntry }[],
-  retry: RetryPolicy,
-  sleep: (ms: number) => Promise<void>,
-  report: PublishReport<T>,
-): Promise<FailedEvent<T>[]> {
-  let pending = [...chunk];
-  let failures: FailedEvent<T>[] = [];
-  for (let attempt = 1; attempt <= retry.maxAttempts && pending.length > 0; attempt += 1) {
-    if (attempt > 1) {
-      const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 2));
-      await sleep(Math.random() * cap);
-    }
-    report.calls += 1;
-    let results: (PutEventsResultEntry | undefined)[];
-    try {
-      const output = await eventBridgeClient.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
-      results = output.Entries ?? [];
-      if ((output.FailedEntryCount ?? 0) === 0 && results.length === pending.length) {
-        for (const p of pending) report.published.push(p.item);
-        return [];
-      }
-    } catch (error) {
-      // The whole call failed (after the SDK's own retries): every entry is retried.
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      failures = pending.map((p) => ({ item: p.item, reason }));
-      continue;
-    }
-    const { succeeded, failed } = splitResults(pending, results);
-    for (const p of succeeded) report.published.push(p.item);
-    failures = failed.map(({ pending: p, result }) => ({
-      item: p.item,
-      reason: `${result?.ErrorCode ?? 'NoResult'}: ${result?.ErrorMessage ?? 'no result entry for this event'}`,
-    }));
-    pending = failed.map(({ pending: p }) => p);
-  }
-  return failures;
 }
 
 /**
@@ -267,51 +336,54 @@ function imageOf(image: Record<string, AttributeValue>): Record<string, unknown>
   return unmarshall(image as unknown as Record<string, SdkAttributeValue>);
 }
 
-/** Whether a stream record is the insert of a revision item (the only records that publish). */
-export function isRevisionInsert(record: DynamoDBRecord): boolean {
-  const sk = record.dynamodb?.Keys?.[attr.sk]?.S;
-  return record.eventName === 'INSERT' && sk !== undefined && sk.startsWith(REVISION_SK_PREFIX);
-}
-
-interface StreamPublishOutcome {
-  /** Events published. */
-  published: number;
-  /** Stream records that must be retried, by sequence number, with the reason. */
-  failures: Map<string, string>;
+/** The event of a revision insert's stream record; throws when the record cannot be one. */
+function eventOfRecord(record: DynamoDBRecord): RouteEventMessage {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined) throw new Error('the record has no new image (the stream must carry NEW_IMAGE)');
+  const item = imageOf(image);
+  if (!isRevisionItem(item)) throw new Error('the new image is not a revision item');
+  return routeEventOf(parseRevisionItem(item));
 }
 
 /**
- * Publishes the events of a batch of stream records (in stream order). A record that fails
- * to become an event, or whose event is not published, fails; so does every later record
- * of the same route, so that the retry, which starts at the first failure, keeps order.
+ * The record handler for Powertools' batch processor over one batch of stream records
+ * (functions/events/publish-route-events.ts); use one per batch. It publishes the event of a
+ * revision insert and ignores every other record (those the mapping's filter would drop).
+ * A record that cannot become an event, or whose event is not published, fails; so does
+ * every later record of the same route, so that the retry, which starts at the first
+ * failure, keeps order. The processor starts every record's handler at once, in stream
+ * order (its default, `processInParallel`), and one `EventSender` gathers their events into
+ * shared `PutEvents` calls; processed one by one, order would hold but each event would
+ * take a call of its own.
  */
-export async function publishStreamRecords(
-  records: readonly DynamoDBRecord[],
-  options: PublishOptions = {},
-): Promise<StreamPublishOutcome> {
-  const failures = new Map<string, string>();
-  const broken = new Set<string>();
-  const pending: PendingEvent[] = [];
-  for (const record of records) {
-    if (!isRevisionInsert(record)) continue;
+export class StreamRecordPublisher {
+  /** Records that failed, by sequence number, with the reason. */
+  readonly failures = new Map<string, string>();
+  /** Events published. */
+  published = 0;
+  readonly #sender: EventSender;
+
+  constructor(options: PublishOptions = {}) {
+    this.#sender = new EventSender(options);
+  }
+
+  readonly handleRecord = async (record: DynamoDBRecord): Promise<void> => {
+    if (!passesPublisherFilter(record)) return;
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const routeKey = record.dynamodb?.Keys?.[attr.pk]?.S ?? '';
-    if (broken.has(routeKey)) {
-      failures.set(sequenceNumber, blockedReason);
-      continue;
-    }
     try {
-      const image = record.dynamodb?.NewImage;
-      if (image === undefined) throw new Error('the record has no new image (the stream must carry NEW_IMAGE)');
-      const item = imageOf(image);
-      if (!isRevisionItem(item)) throw new Error('the new image is not a revision item');
-      pending.push({ routeKey, sequenceNumber, event: routeEventOf(parseRevisionItem(item)) });
+      let event: RouteEventMessage;
+      try {
+        event = eventOfRecord(record);
+      } catch (error) {
+        this.#sender.block(routeKey);
+        throw new EventNotPublishedError(`not an event: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await this.#sender.send({ routeKey, sequenceNumber, event });
+      this.published += 1;
     } catch (error) {
-      failures.set(sequenceNumber, `not an event: ${error instanceof Error ? error.message : String(error)}`);
-      broken.add(routeKey);
+      this.failures.set(sequenceNumber, error instanceof Error ? error.message : String(error));
+      throw error;
     }
-  }
-  const report = await publishEvents(pending, options);
-  for (const { item, reason } of report.failed) failures.set(item.sequenceNumber, reason);
-  return { published: report.published.length, failures };
+  };
 }

@@ -4,7 +4,7 @@
  * happened. These zod schemas are the one source of the TypeScript types, of the check the
  * publisher runs before `PutEvents` and of the JSON Schema documented in docs/events.md.
  */
-import { createHash } from 'node:crypto';
+import { v5 as uuidV5 } from 'uuid';
 import { z } from 'zod';
 import { eventSource } from '../service-names.ts';
 import { RevisionNumberSchema, RouteSchema, SlugSchema, type Route } from '../domain/route.schema.ts';
@@ -115,7 +115,7 @@ export function detailTypeOf(detail: Pick<RouteEventDetail, 'route' | 'previous'
 const routeEventNamespace = '6f1c2f7e-3b7a-4c55-9a0e-5d0b8c1e2a47';
 
 /**
- * The event id of a revision: a name-based (version 5, SHA-1) UUID of
+ * The event id of a revision: a name-based (version 5, SHA-1; RFC 9562, section 5.5) UUID of
  * `<tenant>/<service>/<env>/<revision>` in {@link routeEventNamespace}. Slugs hold no `/`,
  * so different revisions never share a name. Redelivery of a revision carries the same id;
  * revision numbers keep counting across deletion, so ids never repeat.
@@ -124,36 +124,7 @@ export function routeEventId(key: { tenant: string; service: string; env: string
   return uuidV5(`${key.tenant}/${key.service}/${key.env}/${key.revision}`, routeEventNamespace);
 }
 
-/** A name-based UUID, version 5 (RFC 9562, section 5.5). */
-export function uuidV5(name: string, namespace: string): string {
-  const namespaceBytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
-  const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest().subarray(0, 16);
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /** The JSON Schema (draft 2020-12) of a route event as consumers receive it. */
 export function routeEventJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(RouteEventSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
-}
-
-/** The largest entry `PutEvents` accepts. */
-export const MAX_EVENT_ENTRY_BYTES = 256 * 1024;
-
-/**
- * Room for everything in an event entry besides `route` and `previous`: ids, names, the
- * actor, the request id, times, source and detail-type (each bounded well below this).
- */
-const EVENT_ENVELOPE_ALLOWANCE_BYTES = 4 * 1024;
-
-/**
- * Whether the event of a change from `previous` to `route` fits in one `PutEvents` entry.
- * The write path checks it before committing: a revision whose event could never be
- * published would block its route's events for good.
- */
-export function eventFits(route: unknown, previous: unknown): boolean {
-  const bytes = Buffer.byteLength(JSON.stringify(route ?? null)) + Buffer.byteLength(JSON.stringify(previous ?? null));
-  return bytes + EVENT_ENVELOPE_ALLOWANCE_BYTES <= MAX_EVENT_ENTRY_BYTES;
 }

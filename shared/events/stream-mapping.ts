@@ -11,7 +11,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { REVISION_SK_PREFIX, attr } from '../store/route-keys.ts';
 
 /** A Lambda event filter pattern (the subset we use: exact values and `prefix`). */
-export type FilterPattern = { [field: string]: FilterPattern | readonly (string | { prefix: string })[] };
+type FilterPattern = { [field: string]: FilterPattern | readonly (string | { prefix: string })[] };
 
 export interface StreamMappingSettings {
   /** Records per invocation, at most. */

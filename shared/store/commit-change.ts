@@ -36,7 +36,7 @@ import {
   PreconditionFailedError,
   ServiceUnavailableError,
 } from '../errors/http-errors.ts';
-import { eventFits } from '../events/route-event.schema.ts';
+import { eventFits } from '../events/event-size.ts';
 import { metricNames } from '../metric-names.ts';
 import { metrics } from '../observability.ts';
 import { MAX_ATTEMPTS } from '../clients/aws-client-config.ts';

@@ -150,7 +150,7 @@ describe.each(v1Endpoints.map((endpoint) => [`${endpoint.method} ${endpoint.path
 
     it('refuses a badly signed token with 401, however good its claims', async () => {
       const claims = validClaims(tenant, knownScopes.join(' '));
-      const response = await call(endpoint, `Bearer ${foreignKeyToken(claims)}`);
+      const response = await call(endpoint, `Bearer ${await foreignKeyToken(claims)}`);
       expectRefused(response, 401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
     });

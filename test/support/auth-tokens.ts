@@ -35,8 +35,8 @@ export function unsecuredToken(claims = validClaims()): string {
  * JWK JSON the functions are configured with and once as its PEM, the two forms an
  * attacker can find.
  */
-export function keyConfusionTokens(claims = validClaims()): string[] {
-  const { publicJwk, privateKey } = loadDevKeys();
+export async function keyConfusionTokens(claims = validClaims()): Promise<string[]> {
+  const { publicJwk, privateKey } = await loadDevKeys();
   const pem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' });
   const header = base64url({ alg: 'HS256', typ: 'JWT', kid: publicJwk.kid });
   const input = `${header}.${base64url(claims)}`;
@@ -53,9 +53,10 @@ export async function tamperedToken(): Promise<string> {
 }
 
 /** Signed by a key the service has never seen, under the dev key's `kid`. */
-export function foreignKeyToken(claims = validClaims()): string {
+export async function foreignKeyToken(claims = validClaims()): Promise<string> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const input = `${base64url({ alg: 'ES256', typ: 'JWT', kid: loadDevKeys().publicJwk.kid })}.${base64url(claims)}`;
+  const { kid } = (await loadDevKeys()).publicJwk;
+  const input = `${base64url({ alg: 'ES256', typ: 'JWT', kid })}.${base64url(claims)}`;
   return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 

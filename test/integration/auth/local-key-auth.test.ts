@@ -89,7 +89,7 @@ describe('GET route with the local dev key', () => {
     });
 
     it('for HS256 signed with the public key (key confusion), as JWK and as PEM', async () => {
-      const tokens = keyConfusionTokens();
+      const tokens = await keyConfusionTokens();
       expect(tokens).toHaveLength(2);
       for (const token of tokens) expectUnauthorized(await call(`Bearer ${token}`));
     });
@@ -99,7 +99,7 @@ describe('GET route with the local dev key', () => {
     });
 
     it('for a token signed by another key under the right kid', async () => {
-      expectUnauthorized(await call(`Bearer ${foreignKeyToken()}`));
+      expectUnauthorized(await call(`Bearer ${await foreignKeyToken()}`));
     });
 
     it('for a token expired beyond the 60 s skew', async () => {

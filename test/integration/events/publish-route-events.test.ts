@@ -9,10 +9,11 @@ import { handler } from '#functions/events/publish-route-events';
 import { invocationContext } from '#local/lambda-runtime';
 import { startStreamPoller } from '#local/stream-poller';
 import { eventBridgeClient } from '#shared/clients/eventbridge';
-import { blockedReason, isRevisionInsert, publishStreamRecords } from '#shared/events/publisher';
+import { blockedReason } from '#shared/events/publisher';
+import { passesPublisherFilter } from '#shared/events/stream-mapping';
 import { routeEventId, type RouteEvent } from '#shared/events/route-event.schema';
 import { testClientConfig, testDynamoDb, testEventBridge, testSqs, testStreams, uniqueName } from '#test/support/aws';
-import { changeItems, changeTo } from '#test/unit/events/stream-fixtures';
+import { changeItems, changeTo, publishStreamRecords } from '#test/unit/events/stream-fixtures';
 import {
   commit,
   createEventTable,
@@ -164,8 +165,8 @@ describe('partial PutEvents failures', () => {
       fault.remove();
     }
 
-    const a2 = event.Records.find((record) => isRevisionInsert(record) && record.dynamodb?.Keys?.SK?.S === 'REV#0000000002' && record.dynamodb.Keys.PK?.S?.endsWith('#R#a#prod'));
-    const a3 = event.Records.find((record) => isRevisionInsert(record) && record.dynamodb?.Keys?.SK?.S === 'REV#0000000003' && record.dynamodb.Keys.PK?.S?.endsWith('#R#a#prod'));
+    const a2 = event.Records.find((record) => passesPublisherFilter(record) && record.dynamodb?.Keys?.SK?.S === 'REV#0000000002' && record.dynamodb.Keys.PK?.S?.endsWith('#R#a#prod'));
+    const a3 = event.Records.find((record) => passesPublisherFilter(record) && record.dynamodb?.Keys?.SK?.S === 'REV#0000000003' && record.dynamodb.Keys.PK?.S?.endsWith('#R#a#prod'));
     expect(response).toEqual({
       batchItemFailures: [{ itemIdentifier: a2?.dynamodb?.SequenceNumber }, { itemIdentifier: a3?.dynamodb?.SequenceNumber }],
     });
@@ -178,7 +179,7 @@ describe('partial PutEvents failures', () => {
 
   it('fails the invocation when no record of the batch could be published, so the mapping bisects and retries', async () => {
     await commit(dynamodb, table.tableName, changeOf('a', 1));
-    const event = { Records: (await streamEvent()).Records.filter(isRevisionInsert) };
+    const event = { Records: (await streamEvent()).Records.filter(passesPublisherFilter) };
     const fault = failPutEventsEntries(eventBridgeClient, () => true);
     try {
       await expect(invoke(event)).rejects.toThrow(/All records failed processing/);
@@ -216,7 +217,7 @@ describe('the local event source mapping (stream poller) with the publisher', ()
         invocations.push(event.Records.length);
         return handler(event, context);
       },
-      filter: isRevisionInsert,
+      filter: passesPublisherFilter,
       retryDelayMs: 10,
       pollIntervalMs: 50,
     });

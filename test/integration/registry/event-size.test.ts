@@ -4,7 +4,7 @@
  * revision exists whose event could never be published.
  */
 import { MAX_RULES, type Route } from '#shared/domain/route.schema';
-import { eventFits } from '#shared/events/route-event.schema';
+import { eventFits } from '#shared/events/event-size';
 import { putRoute } from '#shared/domain/route-changes';
 import { commitChange } from '#shared/store/commit-change';
 import { expectProblem, registry, revisionNumbers, uniqueTenant } from './registry-client.ts';

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
+import { createHash } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { loadDevKeys } from '#local/dev-keys';
 import { repoRoot } from '#local/paths';
 import { localAudience, localFunctionEnvironment, localIssuer } from '#local/environment';
@@ -17,28 +18,30 @@ describe('loadDevKeys', () => {
     rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
-  it('makes a key pair on first use, the private key readable by its owner only', () => {
-    const keys = loadDevKeys(dir);
+  it('makes a key pair on first use, the private key readable by its owner only', async () => {
+    const keys = await loadDevKeys(dir);
     expect(statSync(path.join(dir, 'private-key.pem')).mode & 0o777).toBe(0o600);
     expect(keys.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
     expect(keys.publicJwk).not.toHaveProperty('d');
   });
 
-  it('returns the same key on later uses', () => {
-    const first = loadDevKeys(dir);
-    expect(loadDevKeys(dir).publicJwk).toEqual(first.publicJwk);
+  it('returns the same key on later uses', async () => {
+    const first = await loadDevKeys(dir);
+    expect((await loadDevKeys(dir)).publicJwk).toEqual(first.publicJwk);
   });
 
-  it('names the key by its RFC 7638 thumbprint', async () => {
-    const { publicJwk } = loadDevKeys(dir);
-    expect(publicJwk.kid).toBe(await calculateJwkThumbprint(publicJwk));
+  it('names the key by its RFC 7638 thumbprint (the kid keys made before kept)', async () => {
+    const { publicJwk } = await loadDevKeys(dir);
+    // RFC 7638, section 3.2, for an EC key: SHA-256 of its required members, sorted, no spaces.
+    const canonical = JSON.stringify({ crv: publicJwk.crv, kty: publicJwk.kty, x: publicJwk.x, y: publicJwk.y });
+    expect(publicJwk.kid).toBe(createHash('sha256').update(canonical).digest('base64url'));
   });
 });
 
 describe('localFunctionEnvironment', () => {
-  it('gives the functions the public dev key, issuer and audience', () => {
+  it('gives the functions the public dev key, issuer and audience', async () => {
     const env = localFunctionEnvironment('http://127.0.0.1:5000');
-    expect(JSON.parse(env.AUTH_PUBLIC_JWK ?? '')).toEqual(loadDevKeys().publicJwk);
+    expect(JSON.parse(env.AUTH_PUBLIC_JWK ?? '')).toEqual((await loadDevKeys()).publicJwk);
     expect(env).toMatchObject({ AUTH_ISSUER: localIssuer, AUTH_AUDIENCE: localAudience, TABLE_NAME: expect.any(String) });
   });
 
@@ -75,7 +78,7 @@ describe('mintLocalToken', () => {
   it('signs with the dev key and the local issuer and audience, for an hour, as local-user', async () => {
     const now = 1_800_000_000;
     const token = await mintLocalToken({ tenant: 'acme', scope: 'routes:read', now });
-    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'JWT', kid: loadDevKeys().publicJwk.kid });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'JWT', kid: (await loadDevKeys()).publicJwk.kid });
     expect(decodeJwt(token)).toEqual({
       iss: localIssuer,
       aud: localAudience,

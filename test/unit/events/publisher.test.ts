@@ -3,9 +3,7 @@ import {
   blockedReason,
   chunkEntries,
   entrySize,
-  isRevisionInsert,
   publishEvents,
-  publishStreamRecords,
   putEventsEntry,
   putEventsLimits,
   routeEventOf,
@@ -14,7 +12,8 @@ import {
 } from '#shared/events/publisher';
 import { RouteEventDetailSchema, routeEventId } from '#shared/events/route-event.schema';
 import { parseRevisionItem } from '#shared/store/revision-item';
-import { changeItems, changeTo, key, revisionInsert, routeItemWrite, streamRecord } from '#test/unit/events/stream-fixtures';
+import { passesPublisherFilter } from '#shared/events/stream-mapping';
+import { changeItems, changeTo, key, publishStreamRecords, revisionInsert, routeItemWrite, streamRecord } from '#test/unit/events/stream-fixtures';
 
 const eventOf = (revision: number, options: { deleted?: boolean } = {}) =>
   routeEventOf(parseRevisionItem(changeItems(changeTo(revision, options)).revisionItem));
@@ -110,17 +109,17 @@ describe('splitResults', () => {
   });
 });
 
-describe('isRevisionInsert', () => {
+describe('passesPublisherFilter, the one test of a revision insert', () => {
   it('keeps inserts of revision items only', () => {
     const change = changeTo(1);
     const { revisionItem, routeItem } = changeItems(change);
-    expect(isRevisionInsert(revisionInsert(change))).toBe(true);
-    expect(isRevisionInsert(routeItemWrite(change))).toBe(false);
-    expect(isRevisionInsert(streamRecord('MODIFY', revisionItem, revisionItem))).toBe(false);
-    expect(isRevisionInsert(streamRecord('REMOVE', undefined, revisionItem))).toBe(false);
-    expect(isRevisionInsert(streamRecord('INSERT', routeItem))).toBe(false);
+    expect(passesPublisherFilter(revisionInsert(change))).toBe(true);
+    expect(passesPublisherFilter(routeItemWrite(change))).toBe(false);
+    expect(passesPublisherFilter(streamRecord('MODIFY', revisionItem, revisionItem))).toBe(false);
+    expect(passesPublisherFilter(streamRecord('REMOVE', undefined, revisionItem))).toBe(false);
+    expect(passesPublisherFilter(streamRecord('INSERT', routeItem))).toBe(false);
     const idempotencyRecord = { PK: 'IDEMPOTENCY#putRoute#abc123', SK: 'IDEMPOTENCY', status: 'COMPLETED', expiresAt: 1 };
-    expect(isRevisionInsert(streamRecord('INSERT', idempotencyRecord))).toBe(false);
+    expect(passesPublisherFilter(streamRecord('INSERT', idempotencyRecord))).toBe(false);
   });
 });
 

@@ -3,9 +3,11 @@
  * write path's own items (`commitItems`), in the Lambda event format. For unit tests; the
  * integration tests get real records from the emulator's stream.
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import type { Route } from '#shared/domain/route.schema';
+import { StreamRecordPublisher, type PublishOptions } from '#shared/events/publisher';
 import { commitItems } from '#shared/store/commit-change';
 import type { RouteKey } from '#shared/store/route.store';
 
@@ -116,4 +118,19 @@ export function revisionInsert(change: Change): DynamoDBRecord {
 export function routeItemWrite(change: Change): DynamoDBRecord {
   const { routeItem } = changeItems(change);
   return change.expectedRevision === 0 ? streamRecord('INSERT', routeItem) : streamRecord('MODIFY', routeItem, routeItem);
+}
+
+/**
+ * Runs stream records through the publisher's record handler in Powertools' batch
+ * processor, as the Lambda handler does, and returns what it published and what failed.
+ */
+export async function publishStreamRecords(
+  records: DynamoDBRecord[],
+  options: PublishOptions = {},
+): Promise<{ published: number; failures: Map<string, string> }> {
+  const publisher = new StreamRecordPublisher(options);
+  await processPartialResponse({ Records: records }, publisher.handleRecord, new BatchProcessor(EventType.DynamoDBStreams), {
+    throwOnFullBatchFailure: false,
+  });
+  return { published: publisher.published, failures: publisher.failures };
 }
