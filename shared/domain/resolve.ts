@@ -50,8 +50,15 @@ export interface Resolution {
   reason: ResolveReason;
 }
 
+/**
+ * The number of sticky buckets. Code here uses this module-local constant, which V8 folds
+ * into the hot path's `%`; the exported binding is read through a module cell, and `% BUCKETS`
+ * cost a hardware division per decision (measured: about a quarter of a decision).
+ */
+const bucketCount = 10_000;
+
 /** Number of sticky buckets: a bucket is in 0..BUCKETS-1. */
-export const BUCKETS = 10_000;
+export const BUCKETS = bucketCount;
 
 export interface ResolveRequest {
   /** Caller key for stickiness (`?key=`). */
@@ -72,11 +79,43 @@ const FNV_PRIME = 0x01000193;
  * inline so that nothing is allocated (TextEncoder.encode allocated a buffer per key, which
  * was most of the cost of a decision). Byte-identical to hashing `TextEncoder.encode(text)`:
  * a lone surrogate becomes U+FFFD (EF BF BD), as TextEncoder writes it.
+ *
+ * This part hashes ASCII and hands the rest of the string to `fnv1aUtf8From` at the first
+ * other char; it stays small enough for V8 to inline into `resolve`.
  */
 function fnv1aUtf8(state: number, text: string): number {
+  // `| 0`: the offset basis is above 2^31, so a double; starting from an int32 keeps the
+  // loop's state in integer registers (measured: about 7% off a decision).
+  let hash = state | 0;
+  const length = text.length;
+  let index = 0;
+  // Four chars a step: one test per four bytes instead of one per byte (measured: about 10%
+  // off a decision for a 24-char key; eight a step was slower). A step with a non-ASCII char
+  // is left to the loop below from its first char, so the bytes hashed are the same.
+  for (; index + 3 < length; index += 4) {
+    const c0 = text.charCodeAt(index);
+    const c1 = text.charCodeAt(index + 1);
+    const c2 = text.charCodeAt(index + 2);
+    const c3 = text.charCodeAt(index + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) break;
+    hash = Math.imul(hash ^ c0, FNV_PRIME);
+    hash = Math.imul(hash ^ c1, FNV_PRIME);
+    hash = Math.imul(hash ^ c2, FNV_PRIME);
+    hash = Math.imul(hash ^ c3, FNV_PRIME);
+  }
+  for (; index < length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code >= 0x80) return fnv1aUtf8From(hash, text, index);
+    hash = Math.imul(hash ^ code, FNV_PRIME);
+  }
+  return hash;
+}
+
+/** `fnv1aUtf8` from `text[start]` on, any char: each encoded to its UTF-8 bytes. */
+function fnv1aUtf8From(state: number, text: string, start: number): number {
   let hash = state;
   const length = text.length;
-  for (let index = 0; index < length; index += 1) {
+  for (let index = start; index < length; index += 1) {
     let code = text.charCodeAt(index);
     if (code < 0x80) {
       hash = Math.imul(hash ^ code, FNV_PRIME);
@@ -119,7 +158,7 @@ function keyPrefixState(route: Pick<Route, 'tenant' | 'service' | 'env'>): numbe
 
 /** The sticky bucket (0..9999) of a caller key on one route. */
 export function stickyBucket(route: Pick<Route, 'tenant' | 'service' | 'env'>, key: string): number {
-  return (fnv1aUtf8(keyPrefixState(route), key) >>> 0) % BUCKETS;
+  return (fnv1aUtf8(keyPrefixState(route), key) >>> 0) % bucketCount;
 }
 
 /** Active versions with weight > 0, in the stable order of the bucket contract (by name). */
@@ -185,7 +224,7 @@ function compile(route: Route): CompiledRoute {
     cumulative[index] = running;
     // Exact: both operands are integers well below 2^53, and a non-integer quotient is at
     // least 1/total away from an integer, far above the rounding error.
-    upperBuckets[index] = Math.ceil((running * BUCKETS) / total);
+    upperBuckets[index] = Math.ceil((running * bucketCount) / total);
   });
   const { versions } = route;
   const active = (name: string): Version | undefined => {
@@ -203,7 +242,7 @@ function compile(route: Route): CompiledRoute {
   const fallbackVersion = route.defaultVersion === undefined ? undefined : active(route.defaultVersion);
   let bucketTable: Uint8Array | undefined;
   if (candidates.length > tableThreshold) {
-    bucketTable = new Uint8Array(BUCKETS);
+    bucketTable = new Uint8Array(bucketCount);
     let from = 0;
     upperBuckets.forEach((upper, index) => {
       bucketTable?.fill(index, from, upper);
@@ -277,6 +316,20 @@ function copy(resolution: Resolution): Resolution {
 }
 
 /**
+ * The pinned step, out of line: with it and a `for...of` over the rules inside, `resolve`
+ * was 492 bytes of bytecode, over the 460 up to which V8 inlines a function into its caller
+ * (then the caller's request object need not be allocated); 289 now.
+ */
+function pinned(route: Route, name: string): Resolution {
+  const { versions } = route;
+  const version = Object.hasOwn(versions, name) ? versions[name] : undefined;
+  if (version === undefined || version.state === 'disabled') {
+    throw new NotFoundError(`Version '${name}' of this route cannot be resolved.`);
+  }
+  return answer(route, name, version, 'pinned');
+}
+
+/**
  * Resolves a request against a route (API.md, Resolve), in order: pin, rules, weighted
  * (sticky with a key, see the module comment), default.
  *
@@ -284,24 +337,20 @@ function copy(resolution: Resolution): Resolution {
  * @throws ServiceUnavailableError when no step yields a version.
  */
 export function resolve(route: Route, request: ResolveRequest): Resolution {
-  if (request.version !== undefined) {
-    const { versions } = route;
-    const pinned = Object.hasOwn(versions, request.version) ? versions[request.version] : undefined;
-    if (pinned === undefined || pinned.state === 'disabled') {
-      throw new NotFoundError(`Version '${request.version}' of this route cannot be resolved.`);
-    }
-    return answer(route, request.version, pinned, 'pinned');
-  }
+  if (request.version !== undefined) return pinned(route, request.version);
 
   const plan = compiled(route);
-  for (const rule of plan.rules) {
+  // An index loop: `for...of` adds iterator-closing code, 100 bytes of bytecode (see `pinned`).
+  const { rules } = plan;
+  for (let index = 0; index < rules.length; index += 1) {
+    const rule = rules[index] as CompiledRoute['rules'][number];
     if (headerValue(request.headers, rule.header) === rule.equals) return copy(rule.answer);
   }
 
   if (plan.weighted.length > 0) {
     let index: number;
     if (request.key !== undefined) {
-      const bucket = (fnv1aUtf8(plan.prefixState, request.key) >>> 0) % BUCKETS;
+      const bucket = (fnv1aUtf8(plan.prefixState, request.key) >>> 0) % bucketCount;
       index = plan.bucketTable === undefined ? firstAbove(plan.upperBuckets, bucket) : (plan.bucketTable[bucket] as number);
     } else {
       index = firstAbove(plan.cumulative, (request.random ?? Math.random)() * plan.total);

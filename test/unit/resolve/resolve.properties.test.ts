@@ -84,6 +84,20 @@ describe('the compiled engine against the reference contract', () => {
     }
   });
 
+  it('hashes a non-ASCII character wherever it falls against the four-char ASCII steps', () => {
+    // The hash reads ASCII four chars at a time and hands a step with any other char to the
+    // per-char loop: every offset of such a char within and across steps, at every length.
+    for (const special of ['\ud83d\ude00', '\ud83d', '\ude00', 'é', '€', '\u0080', '\u07ff', '\u0800', '\uffff']) {
+      for (let before = 0; before <= 9; before += 1) {
+        for (let after = 0; after <= 5; after += 1) {
+          const key = `${'abcdefghij'.slice(0, before)}${special}${'KLMNO'.slice(0, after)}`;
+          expect(fnv1a32(key)).toBe(referenceHash(key));
+          expect(fnv1a32(`${key}${special}${key}`)).toBe(referenceHash(`${key}${special}${key}`));
+        }
+      }
+    }
+  });
+
   it('picks the version the reference picks, for any route and key', () => {
     fc.assert(
       fc.property(versionsArbitrary, anyKey, (spec, key) => {
