@@ -268,14 +268,15 @@ interface TargetRow {
   baseline: string;
   ratio: string;
   target: string;
-  met: boolean;
+  /** Absent for an anchor: a figure for context, not a goal, and not counted. */
+  met?: boolean;
   note?: string;
 }
 
 function targetTable(rows: readonly TargetRow[]): string {
   return markdownTable(
     ['goal', 'figure', 'baseline (same run)', 'ratio', 'target', 'verdict'],
-    rows.map((row) => [row.goal, row.figure, row.baseline, row.ratio, row.target, `${row.met ? 'met' : '**missed**'}${row.note === undefined ? '' : ` (${row.note})`}`]),
+    rows.map((row) => [row.goal, row.figure, row.baseline, row.ratio, row.target, `${row.met === undefined ? 'anchor' : row.met ? 'met' : '**missed**'}${row.note === undefined ? '' : ` (${row.note})`}`]),
   );
 }
 
@@ -291,15 +292,17 @@ function engineRows(result: EngineResult): { rows: TargetRow[]; table: string } 
   const series = (name: string): number[] => result[name] ?? [];
   const two = series('engine (2 versions)');
   const fifty = series('engine (50 versions)');
-  const bare = series('bare FNV-1a loop');
+  const bareWhole = series('bare FNV-1a loop (whole string)');
+  const bareKey = series('bare FNV-1a loop (key only)');
   const unleash = series('unleash-client getVariant');
   const launchDarkly = series('LaunchDarkly variation');
   const ns = (values: readonly number[]): string => `${median(values).toFixed(0)} ns`;
   const rows: TargetRow[] = [
     { goal: 'engine vs unleash-client getVariant (faster by)', figure: ns(two), baseline: `unleash ${ns(unleash)}`, ratio: ratio(roundRatio(unleash, two)), target: '≥ 5×', met: roundRatio(unleash, two) >= 5 },
-    { goal: 'engine vs bare FNV-1a loop', figure: ns(two), baseline: `bare loop ${ns(bare)}`, ratio: ratio(roundRatio(two, bare)), target: '≤ 1.5×', met: roundRatio(two, bare) <= 1.5 },
+    { goal: 'engine vs bare FNV-1a loop over tenant/service/env:key', figure: ns(two), baseline: `bare loop ${ns(bareWhole)}`, ratio: ratio(roundRatio(two, bareWhole)), target: '≤ 1.5×', met: roundRatio(two, bareWhole) <= 1.5 },
+    { goal: 'engine vs the key-only floor (prefix hashed once; stricter than the goal)', figure: ns(two), baseline: `floor ${ns(bareKey)}`, ratio: ratio(roundRatio(two, bareKey)), target: '—' },
     { goal: 'engine: 50 versions vs 2 (flat)', figure: ns(fifty), baseline: `2 versions ${ns(two)}`, ratio: ratio(roundRatio(fifty, two)), target: '≤ 1.25×', met: roundRatio(fifty, two) <= 1.25 },
-    { goal: 'engine vs LaunchDarkly variation (anchor; async API)', figure: ns(two), baseline: `LaunchDarkly ${ns(launchDarkly)}`, ratio: ratio(roundRatio(launchDarkly, two)), target: 'anchor', met: true },
+    { goal: 'engine vs LaunchDarkly variation (anchor; async API)', figure: ns(two), baseline: `LaunchDarkly ${ns(launchDarkly)}`, ratio: ratio(roundRatio(launchDarkly, two)), target: '—' },
   ];
   const table = markdownTable(
     ['contender', 'ns/decision: median of rounds', 'fastest round', 'p25–p75 of rounds'],
@@ -588,7 +591,8 @@ async function main(): Promise<void> {
       met: cache.steadyWaits.ours === 0,
     },
   ];
-  const met = rows.filter((row) => row.met).length;
+  const goals = rows.filter((row) => row.met !== undefined);
+  const met = goals.filter((row) => row.met === true).length;
 
   const report = [
     '# Benchmarks',
@@ -597,7 +601,7 @@ async function main(): Promise<void> {
     '',
     machine,
     '',
-    `## Goals: ${met} of ${rows.length} met`,
+    `## Goals: ${met} of ${goals.length} met`,
     '',
     'Each figure against a baseline measured in the same run, interleaved with it; the ratio is what the target is about.',
     '',
@@ -605,7 +609,7 @@ async function main(): Promise<void> {
     '',
     '## 1. Engine',
     '',
-    `ns per decision, ${engineKeys.toLocaleString('en')} distinct keys split over ${engineRounds} rounds, contenders in a new random order each round, in a child process after a 20,000-key warm-up (bench/engine.ts). Ratios are the median over rounds of the ratio within each round, where the contenders ran side by side; a full garbage collection before each contender's block (outside the clock) keeps one contender's garbage off the next one's time. Engine: \`resolve(route, { key, headers })\` on a route with one rule that does not match, 2 versions (90/10) or 50. Keys are flat strings, as a parsed query string gives them. Bare loop: the floor of a sticky decision, FNV-1a 32 continued from the state after \`tenant/service/env:\` (computed once per block) over the key's char codes, mod 10000, nothing else; checked to give the engine's buckets. unleash-client ${'`getVariant`'} (two variants 900/100, default stickiness) from an in-memory repository; LaunchDarkly \`variation\` (90/10 rollout fallthrough) from TestData, events off, one awaited promise per decision.`,
+    `ns per decision, ${engineKeys.toLocaleString('en')} distinct keys split over ${engineRounds} rounds, contenders in a new random order each round, in a child process after a 20,000-key warm-up (bench/engine.ts). Ratios are the median over rounds of the ratio within each round, where the contenders ran side by side; a full garbage collection before each contender's block (outside the clock) keeps one contender's garbage off the next one's time. Engine: \`resolve(route, { key, headers })\` on a route with one rule that does not match, 2 versions (90/10) or 50. Keys are flat strings, as a parsed query string gives them. Bare loops, both checked to give the engine's buckets: (whole string, the goal's anchor) FNV-1a 32 over the char codes of \`tenant/service/env:key\` per decision, without building the string, mod 10000, nothing else; (key only, the strictest floor) the same hash continued from the state after \`tenant/service/env:\`, computed once per block, so only the key is hashed per decision. unleash-client ${'`getVariant`'} (two variants 900/100, default stickiness) from an in-memory repository; LaunchDarkly \`variation\` (90/10 rollout fallthrough) from TestData, events off, one awaited promise per decision.`,
     '',
     engineTable,
     '',
