@@ -2,7 +2,7 @@
  * Every Lambda function's production bundle (the options of `ServiceFunction`, through
  * bench/bundles.ts), with esbuild's metafile: what each weighs and which packages the weight
  * comes from. Read by `npm run bench` (the bundle rows) and by
- * test/infra/bundle-budget.test.ts (the 600 KiB budget).
+ * test/infra/bundle-budget.test.ts (the budget).
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,8 +11,12 @@ import { productionOptions } from './bundles.ts';
 import { repoRoot } from '#local/paths';
 
 
-/** The budget every function bundle must stay under (minified JS, source map excluded). */
-export const bundleBudgetBytes = 600 * 1024;
+/**
+ * The budget every function bundle must stay under (minified JS, source map excluded). The
+ * issue's target is 600 KiB; with zod/mini the largest is about 500 KiB, and the budget keeps
+ * most of that gain from creeping back.
+ */
+export const bundleBudgetBytes = 550 * 1024;
 
 /** Every module under functions/ that exports a Lambda handler: one function each. */
 export function functionEntries(): string[] {
@@ -45,7 +49,7 @@ export interface FunctionBundle {
 export function packageOf(input: string): string {
   const marker = 'node_modules/';
   const at = input.lastIndexOf(marker);
-  if (at < 0) return input.startsWith('infra/bundling/') ? 'zod' : '(own code)';
+  if (at < 0) return '(own code)';
   const rest = input.slice(at + marker.length).split('/');
   return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? input);
 }

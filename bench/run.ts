@@ -9,7 +9,7 @@
  * 2. Warm resolve handler, JWT included, against the empty handler chain (bench/stack.ts).
  * 3. HTTP resolve on the local stack (throttles lifted) against a bare node:http server,
  *    driven by autocannon, 10 connections.
- * 4. Bundles: every function under 600 KiB; cold import against a bundle of only the DynamoDB
+ * 4. Bundles: every function under the budget (bench/function-bundles.ts); cold import against a bundle of only the DynamoDB
  *    client; source-map settings (f1, f3, g) and the tracer (h) against production (a), a2
  *    the noise floor.
  * 5. Route cache policy (bench/route-cache-sim.ts): no cliff, no waits for held routes.
@@ -29,7 +29,7 @@ import path from 'node:path';
 import { stop as stopEsbuild } from 'esbuild';
 import { baselineId, buildVariants, repeatId, type BuiltBundle } from './bundles.ts';
 import { runInChild } from './child.ts';
-import { measureColdLoads, type LoadSample, type LoadTarget } from './cold-load.ts';
+import { benchRoute, benchToken, measureColdLoads, type ColdRequest, type LoadSample, type LoadTarget } from './cold-load.ts';
 import { measureEmulatorTransactions, type TransactionSeries } from './emulator-transactions.ts';
 import type { EngineRequest, EngineResult } from './engine.ts';
 import { buildAllFunctions, bundleBudgetBytes, type FunctionBundle } from './function-bundles.ts';
@@ -38,6 +38,7 @@ import type { HotRequest, HotSamples, HotSeries, StackStarted } from './stack.ts
 import type { SequenceCost } from './tenant-sequence.ts';
 import { deltaPercent, formatDelta, mannWhitneyP, markdownTable, mean, median, quantile } from './stats.ts';
 import { repoRoot } from '#local/paths';
+import { apiGatewayEvent } from '#test/support/api-gateway-event';
 
 const outRoot = path.join(repoRoot, 'node_modules', '.cache', 'traffic-manager-bench');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
@@ -58,6 +59,41 @@ const coldSubjects = [
   { name: 'put-route', entry: 'functions/routes/put-route.ts', note: 'the heaviest: SDK, Powertools idempotency, jose, zod' },
   { name: 'get-live', entry: 'functions/health/get-live.ts', note: 'light: the handler chain only' },
 ] as const;
+/** Each cold-load subject's first request (bench/cold-load.ts): the handler's usual call, answered 200. */
+async function coldRequest(name: (typeof coldSubjects)[number]['name']): Promise<ColdRequest> {
+  const { tenant, service, env } = benchRoute;
+  const pathParameters = { tenant, service, env };
+  switch (name) {
+    case 'dynamodb-only':
+      return { functionName: name, event: {} };
+    case 'resolve-route':
+      return {
+        functionName: name,
+        event: apiGatewayEvent({
+          method: 'GET',
+          path: `/v1/tenants/${tenant}/resolve/${service}/${env}`,
+          resource: '/v1/tenants/{tenant}/resolve/{service}/{env}',
+          pathParameters,
+          query: { key: 'user-1' },
+          headers: { Authorization: `Bearer ${await benchToken(tenant, 'resolve')}` },
+        }),
+      };
+    case 'put-route':
+      return {
+        functionName: name,
+        event: apiGatewayEvent({
+          method: 'PUT',
+          path: `/v1/tenants/${tenant}/routes/${service}/${env}`,
+          resource: '/v1/tenants/{tenant}/routes/{service}/{env}',
+          pathParameters,
+          headers: { Authorization: `Bearer ${await benchToken(tenant, 'routes:write')}`, 'Idempotency-Key': 'c0ffee00-0000-4000-8000-000000000002' },
+          body: { versions: { v1: { url: 'https://v1.checkout.example.com', weight: 10_000, state: 'active' } } },
+        }),
+      };
+    case 'get-live':
+      return { functionName: name, event: apiGatewayEvent({ method: 'GET', path: '/health/live' }) };
+  }
+}
 /** The bundle variants measured by default: production, the noise floor, the source-map choices. */
 const defaultVariantIds = [baselineId, repeatId, 'f1', 'f3', 'g', 'h'];
 
@@ -108,6 +144,11 @@ interface LoadSummary {
   sinceStartMs: number;
   cpu: number[];
   cpuMs: number;
+  /** Import and first request (bench/cold-load.ts). */
+  colds: number[];
+  coldMs: number;
+  /** The first responses' statuses, distinct. */
+  statuses: string;
   heapUsed: number;
   rss: number;
 }
@@ -122,6 +163,9 @@ function summarise(samples: readonly LoadSample[]): LoadSummary {
     sinceStartMs: median(samples.map((sample) => sample.sinceStartMs)),
     cpu: samples.map((sample) => sample.cpuMs),
     cpuMs: median(samples.map((sample) => sample.cpuMs)),
+    colds: samples.map((sample) => sample.coldMs ?? Number.NaN),
+    coldMs: median(samples.map((sample) => sample.coldMs ?? Number.NaN)),
+    statuses: [...new Set(samples.map((sample) => String(sample.firstStatus)))].join(' '),
     heapUsed: median(samples.map((sample) => sample.heapUsed)),
     rss: median(samples.map((sample) => sample.rss)),
   };
@@ -154,6 +198,8 @@ function bundleTable(result: HandlerResult): string {
       `${ms(load.sinceStartMs)}${delta(load.sinceStartMs, base.sinceStartMs)}`,
       `${ms(load.cpuMs)}${delta(load.cpuMs, base.cpuMs)}`,
       isBase ? '' : formatP(mannWhitneyP(load.cpu, base.cpu)),
+      `${ms(load.coldMs)}${delta(load.coldMs, base.coldMs)} (${load.statuses})`,
+      isBase ? '' : formatP(mannWhitneyP(load.colds, base.colds)),
       `${mib(load.heapUsed)}${delta(load.heapUsed, base.heapUsed)}`,
     ];
   });
@@ -169,6 +215,8 @@ function bundleTable(result: HandlerResult): string {
       'process start→imported ms',
       'CPU ms to imported',
       'p (CPU vs a)',
+      'import + first request ms (status)',
+      'p (import + first vs a)',
       'heap after import',
     ],
     rows,
@@ -457,7 +505,10 @@ async function main(): Promise<void> {
   );
   // esbuild's service process holds on to hundreds of MiB after the builds; nothing is built later.
   await stopEsbuild();
-  const targets: LoadTarget[] = built.flatMap((subject) => subject.bundles.map((bundle) => ({ key: `${subject.name}/${bundle.variant.id}`, bundle })));
+  const requests = new Map(await Promise.all(coldSubjects.map(async (subject) => [subject.name, await coldRequest(subject.name)] as const)));
+  const targets: LoadTarget[] = built.flatMap((subject) =>
+    subject.bundles.map((bundle) => ({ key: `${subject.name}/${bundle.variant.id}`, bundle, request: requests.get(subject.name) })),
+  );
   log(`cold loads: ${targets.length} targets × (${rounds} rounds + 1 warm-up)… (${elapsed()})`);
   const samples = await measureColdLoads(targets, rounds, 1, (round) => {
     if (round > 0 && round % 4 === 0) log(`  round ${round}/${rounds} (${elapsed()})`);
@@ -514,6 +565,22 @@ async function main(): Promise<void> {
   const httpLocal = httpSummary(http.local);
   const importOf = (name: string, variant = baselineId): number => results.find((result) => result.name === name)?.loads.get(variant)?.importMs ?? Number.NaN;
   const ddbImport = importOf('dynamodb-only');
+  const coldOf = (name: string): LoadSummary | undefined => results.find((result) => result.name === name)?.loads.get(baselineId);
+  const ddbCold = coldOf('dynamodb-only');
+  const coldStartTable = markdownTable(
+    ['function (production bundle)', 'import ms', 'vs DynamoDB only', 'import + first request ms', 'vs DynamoDB only', 'first status'],
+    coldSubjects.map(({ name }) => {
+      const load = coldOf(name);
+      return [
+        name,
+        ms(load?.importMs ?? Number.NaN),
+        ratio((load?.importMs ?? Number.NaN) / ddbImport),
+        ms(load?.coldMs ?? Number.NaN),
+        ratio((load?.coldMs ?? Number.NaN) / (ddbCold?.coldMs ?? Number.NaN)),
+        load?.statuses ?? '',
+      ];
+    }),
+  );
   const rows: TargetRow[] = [
     ...engineTargetRows,
     {
@@ -555,7 +622,7 @@ async function main(): Promise<void> {
       figure: `${kib(largest.jsBytes)} (${path.basename(path.dirname(largest.entry))}/${path.basename(largest.entry, '.ts')})`,
       baseline: `budget ${kib(bundleBudgetBytes)}`,
       ratio: ratio(largest.jsBytes / bundleBudgetBytes),
-      target: '< 600 KiB',
+      target: `< ${kib(bundleBudgetBytes)}`,
       met: largest.jsBytes < bundleBudgetBytes,
     },
     ...(['resolve-route', 'put-route', 'get-live'] as const).map((name) => ({
@@ -640,7 +707,7 @@ async function main(): Promise<void> {
     '',
     '## 4. Bundles and cold start',
     '',
-    `Every function bundled with the production options of \`ServiceFunction\` (aliases included: zod without locales, the environment credential provider, semver's \`gte\`, node:http and node:process without ESM facades):`,
+    `Every function bundled with the production options of \`ServiceFunction\` (aliases included: the environment credential provider, semver's \`gte\`, node:http and node:process without ESM facades):`,
     '',
     markdownTable(
       ['function', 'JS', 'largest packages'],
@@ -651,7 +718,9 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
-    `Cold loads: median over ${rounds} fresh \`node\` processes per target (after one discarded warm-up round), targets interleaved in a new random order each round, each importing the bundle with the handler's environment and \`NODE_OPTIONS=--enable-source-maps\` as \`ServiceFunction\` sets it (except g). "import ms" is \`process.hrtime\` around \`import()\`; "CPU ms" the process's CPU time to the end of the import; deltas against (a) of the same function; a2 loads (a) again (the noise floor); "p" a two-sided Mann–Whitney U test against (a). "asset gzip" is gzip(JS) + gzip(map), a proxy for the deployment zip.`,
+    `Cold loads: median over ${rounds} fresh \`node\` processes per target (after one discarded warm-up round), targets interleaved in a new random order each round, each importing the bundle with the handler's environment and \`NODE_OPTIONS=--enable-source-maps\` as \`ServiceFunction\` sets it (except g). "import ms" is \`process.hrtime\` around \`import()\`; "CPU ms" the process's CPU time to the end of the import; deltas against (a) of the same function; a2 loads (a) again (the noise floor); "p" a two-sided Mann–Whitney U test against (a). "asset gzip" is gzip(JS) + gzip(map), a proxy for the deployment zip. "import + first request": the same process then invokes the handler once with its usual request (resolve with a token and a key, a PUT of a route, the liveness check; the baseline one GetItem) against a stand-in DynamoDB endpoint in the benchmark's process, so that work a function leaves for its first request is counted too; the status is the first response's.`,
+    '',
+    coldStartTable,
     '',
     ...results.flatMap((result) => [`### ${result.name} (${result.note})`, '', bundleTable(result), '']),
     '### What the figures say about each choice',

@@ -7,15 +7,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
 import { SlugSchema } from '#shared/domain/route.schema';
+import * as z from '#shared/zod';
 import { replayChanges, type ReplayReport } from '#shared/events/replay';
 import { logger, tracer } from '#shared/observability';
 
 /** What an operator sends: the tenant, and the first and (optionally) last sequence number. */
 export const ReplayRequestSchema = z
-  .strictObject({ tenant: SlugSchema, from: z.int().min(1), to: z.int().min(1).optional() })
-  .refine((request) => request.to === undefined || request.to >= request.from, 'to must not be before from');
+  .strictObject({ tenant: SlugSchema, from: z.int().check(z.minimum(1)), to: z.optional(z.int().check(z.minimum(1))) })
+  .check(z.refine((request) => request.to === undefined || request.to >= request.from, 'to must not be before from'));
 
 async function replayRouteEvents(request: unknown): Promise<ReplayReport> {
   const range = ReplayRequestSchema.parse(request);

@@ -33,8 +33,6 @@ export const esmRequireBanner =
 /**
  * Packages replaced at bundling time (esbuild `--alias`), the same in CDK and in
  * bench/bundles.ts, so that each function loads only what it uses (figures: `npm run bench`):
- * - `zod` by its API without the ~50 locales that its namespace export drags into every
- *   bundle (infra/bundling/zod-without-locales.mjs);
  * - the SDK's default credential chain by the environment provider, the only one a Lambda
  *   function uses (infra/bundling/credentials-from-environment.mjs);
  * - `semver`, which only the X-Ray SDK's SDK-v2 patcher calls, by that one function
@@ -47,7 +45,6 @@ export const esmRequireBanner =
  * between the two.
  */
 export const bundlingAliasTargets = {
-  zod: fileURLToPath(new URL('../bundling/zod-without-locales.mjs', import.meta.url)),
   '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../bundling/credentials-from-environment.mjs', import.meta.url)),
   semver: fileURLToPath(new URL('../bundling/semver-gte.mjs', import.meta.url)),
   'node:http': fileURLToPath(new URL('../bundling/node-http.mjs', import.meta.url)),

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import type { authEnv } from '../config.ts';
 import { SlugSchema } from '../domain/route.schema.ts';
 import { ConfigError, UnauthorizedError } from '../errors/http-errors.ts';
@@ -44,9 +44,9 @@ function isKnownScope(scope: string): scope is Scope {
  *   still authenticated, and gets 403 from `authorize` on every endpoint.
  */
 const TokenClaimsSchema = z.object({
-  sub: z.string().min(1).max(256),
+  sub: z.string().check(z.minLength(1), z.maxLength(256)),
   tenant: z.union([z.literal('*'), SlugSchema]),
-  scope: z.string().max(2048),
+  scope: z.string().check(z.maxLength(2048)),
 });
 
 /** The `Principal` a verified payload stands for; throws a `ZodError` on bad claims. */
@@ -106,7 +106,7 @@ interface CachedPrincipal {
 }
 
 /** The parsed `authEnv` section of shared/config.ts. */
-type AuthConfig = Readonly<z.infer<z.ZodObject<typeof authEnv>>>;
+type AuthConfig = Readonly<z.infer<z.ZodMiniObject<typeof authEnv>>>;
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

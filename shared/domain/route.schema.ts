@@ -2,96 +2,97 @@
  * The route model and every request and response payload, in zod: the one source of
  * validation, TypeScript types and the OpenAPI document (shared/http/openapi.ts).
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 
 export const MAX_VERSIONS = 50;
 export const MAX_RULES = 50;
 export const MAX_WEIGHT = 10_000;
 /** Revisions are stored zero-padded to 10 digits so that they sort as strings. */
 export const MAX_REVISION = 9_999_999_999;
-export const RevisionNumberSchema = z.int().min(1).max(MAX_REVISION);
+export const RevisionNumberSchema = z.int().check(z.minimum(1), z.maximum(MAX_REVISION));
 
-export const SlugSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9-]{0,62}$');
+export const SlugSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9-]{0,62}$'));
 export const VersionNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$');
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'));
 
 const VersionStateSchema = z.enum(['active', 'draining', 'disabled']);
-const WeightSchema = z.int().min(0).max(MAX_WEIGHT);
+const WeightSchema = z.int().check(z.minimum(0), z.maximum(MAX_WEIGHT));
 /** Shape only; the upstream policy (scheme, hosts) is checked by shared/domain/upstream-url.ts. */
-const UpstreamUrlSchema = z.string().min(1).max(2048);
+const UpstreamUrlSchema = z.string().check(z.minLength(1), z.maxLength(2048));
 
-const VersionSchema = z
-  .strictObject({
+const VersionSchema = z.withMeta(
+  z.strictObject({
     url: UpstreamUrlSchema,
     weight: WeightSchema,
     state: VersionStateSchema,
-  })
-  .meta({ id: 'Version' });
+  }),
+  { id: 'Version' },
+);
 
-const RuleSchema = z
-  .strictObject({
-    header: z
-      .string()
-      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name'),
-    equals: z.string().max(1024),
+const RuleSchema = z.withMeta(
+  z.strictObject({
+    header: z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name')),
+    equals: z.string().check(z.maxLength(1024)),
     version: VersionNameSchema,
-  })
-  .meta({ id: 'Rule' });
+  }),
+  { id: 'Rule' },
+);
 
-const VersionsSchema = z
-  .record(VersionNameSchema, VersionSchema)
-  .refine((versions) => Object.keys(versions).length <= MAX_VERSIONS, {
+const VersionsSchema = z.record(VersionNameSchema, VersionSchema).check(
+  z.refine((versions) => Object.keys(versions).length <= MAX_VERSIONS, {
     message: `at most ${MAX_VERSIONS} versions`,
-  });
-const RulesSchema = z.array(RuleSchema).max(MAX_RULES);
+  }),
+);
+const RulesSchema = z.array(RuleSchema).check(z.maxLength(MAX_RULES));
 
-export const RouteSchema = z
-  .strictObject({
+export const RouteSchema = z.withMeta(
+  z.strictObject({
     tenant: SlugSchema,
     service: SlugSchema,
     env: SlugSchema,
     versions: VersionsSchema,
-    defaultVersion: VersionNameSchema.optional(),
+    defaultVersion: z.optional(VersionNameSchema),
     rules: RulesSchema,
-    revision: z.int().min(1),
+    revision: z.int().check(z.minimum(1)),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     updatedBy: z.string(),
-  })
-  .meta({ id: 'Route' });
+  }),
+  { id: 'Route' },
+);
 
 /** Body of `PUT .../routes/{service}/{env}`: the whole route as the caller wants it. */
-export const PutRouteBodySchema = z
-  .strictObject({
+export const PutRouteBodySchema = z.withMeta(
+  z.strictObject({
     versions: VersionsSchema,
-    defaultVersion: VersionNameSchema.optional(),
-    rules: RulesSchema.default([]),
-  })
-  .meta({ id: 'PutRouteBody' });
+    defaultVersion: z.optional(VersionNameSchema),
+    rules: z._default(RulesSchema, []),
+  }),
+  { id: 'PutRouteBody' },
+);
 
-export const PutVersionBodySchema = z
-  .strictObject({
+export const PutVersionBodySchema = z.withMeta(
+  z.strictObject({
     url: UpstreamUrlSchema,
-    weight: WeightSchema.default(0),
-    state: VersionStateSchema.default('active'),
-  })
-  .meta({ id: 'PutVersionBody' });
+    weight: z._default(WeightSchema, 0),
+    state: z._default(VersionStateSchema, 'active'),
+  }),
+  { id: 'PutVersionBody' },
+);
 
-export const PatchVersionBodySchema = z
-  .strictObject({
-    url: UpstreamUrlSchema.optional(),
-    weight: WeightSchema.optional(),
-    state: VersionStateSchema.optional(),
-  })
-  .refine((body) => Object.keys(body).length > 0, { message: 'at least one of url, weight, state' })
-  .meta({ id: 'PatchVersionBody' });
+export const PatchVersionBodySchema = z.withMeta(
+  z
+    .strictObject({
+      url: z.optional(UpstreamUrlSchema),
+      weight: z.optional(WeightSchema),
+      state: z.optional(VersionStateSchema),
+    })
+    .check(z.refine((body) => Object.keys(body).length > 0, { message: 'at least one of url, weight, state' })),
+  { id: 'PatchVersionBody' },
+);
 
-export const RollbackBodySchema = z
-  .strictObject({ revision: RevisionNumberSchema })
-  .meta({ id: 'RollbackBody' });
+export const RollbackBodySchema = z.withMeta(z.strictObject({ revision: RevisionNumberSchema }), { id: 'RollbackBody' });
 
 const ChangeKindSchema = z.enum([
   'route.put',
@@ -103,25 +104,26 @@ const ChangeKindSchema = z.enum([
 ]);
 
 /** An immutable revision record: the route after the change, and who made it. */
-export const RevisionSchema = z
-  .strictObject({
+export const RevisionSchema = z.withMeta(
+  z.strictObject({
     tenant: SlugSchema,
     service: SlugSchema,
     env: SlugSchema,
-    revision: z.int().min(1),
+    revision: z.int().check(z.minimum(1)),
     /** The change's place in the tenant's sequence (the change feed). */
-    seq: z.int().min(1),
+    seq: z.int().check(z.minimum(1)),
     kind: ChangeKindSchema,
     actor: z.string(),
     /** The id the server issued for the request that made the change. */
     requestId: z.string(),
     /** The caller's `x-request-id`, when it sent one. */
-    correlationId: z.string().optional(),
+    correlationId: z.optional(z.string()),
     occurredAt: z.iso.datetime(),
     /** The route after the change; null when the change deleted it. */
-    route: RouteSchema.nullable(),
-  })
-  .meta({ id: 'Revision' });
+    route: z.nullable(RouteSchema),
+  }),
+  { id: 'Revision' },
+);
 
 export type Version = z.infer<typeof VersionSchema>;
 export type VersionState = z.infer<typeof VersionStateSchema>;

@@ -5,7 +5,7 @@
  * publisher runs before `PutEvents` and of the JSON Schema documented in docs/events.md.
  */
 import { v5 as uuidV5 } from 'uuid';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { eventSource } from '../service-names.ts';
 import { RevisionNumberSchema, RouteSchema, SlugSchema, type Route } from '../domain/route.schema.ts';
 
@@ -20,24 +20,23 @@ const routeDetailTypes = {
 type RouteDetailType = (typeof routeDetailTypes)[keyof typeof routeDetailTypes];
 
 const detailShape = {
-  eventId: z.uuid().meta({
+  eventId: z.withMeta(z.uuid(), {
     description:
       'The same for every delivery of the same revision (derived from tenant, service, env and revision): consumers dedupe by it.',
   }),
   tenant: SlugSchema,
   service: SlugSchema,
   env: SlugSchema,
-  revision: RevisionNumberSchema.meta({ description: 'The revision this change committed.' }),
-  seq: z.int().min(1).meta({ description: "The change's place in the tenant's sequence (the change feed)." }),
-  actor: z.string().meta({ description: 'Who made the change (the token subject).' }),
-  requestId: z.string().meta({ description: 'The id the server issued for the request that made the change.' }),
-  correlationId: z
-    .string()
-    .nullable()
-    .meta({ description: "The caller's x-request-id on that request; null when it sent none." }),
-  occurredAt: z.iso.datetime().meta({ description: 'When the change was committed (ISO 8601).' }),
-  route: RouteSchema.nullable().meta({ description: 'The route after the change; null when deleted.' }),
-  previous: RouteSchema.nullable().meta({ description: 'The route before the change; null when created.' }),
+  revision: z.withMeta(RevisionNumberSchema, { description: 'The revision this change committed.' }),
+  seq: z.withMeta(z.int().check(z.minimum(1)), { description: "The change's place in the tenant's sequence (the change feed)." }),
+  actor: z.withMeta(z.string(), { description: 'Who made the change (the token subject).' }),
+  requestId: z.withMeta(z.string(), { description: 'The id the server issued for the request that made the change.' }),
+  correlationId: z.withMeta(z.nullable(z.string()), {
+    description: "The caller's x-request-id on that request; null when it sent none.",
+  }),
+  occurredAt: z.withMeta(z.iso.datetime(), { description: 'When the change was committed (ISO 8601).' }),
+  route: z.withMeta(z.nullable(RouteSchema), { description: 'The route after the change; null when deleted.' }),
+  previous: z.withMeta(z.nullable(RouteSchema), { description: 'The route before the change; null when created.' }),
 };
 
 /** Whether a route (after or before the change) belongs to the event's route and revision. */
@@ -62,19 +61,19 @@ const consistencyMessage =
   'route and previous must be routes of this tenant, service and env (route at this revision, previous before it, not both null), and eventId must be derived from them';
 
 /** The `detail` of any route event. */
-export const RouteEventDetailSchema = z
-  .strictObject(detailShape)
-  .refine(consistent, consistencyMessage)
-  .meta({ id: 'RouteEventDetail' });
+export const RouteEventDetailSchema = z.withMeta(
+  z.strictObject(detailShape).check(z.refine(consistent, consistencyMessage)),
+  { id: 'RouteEventDetail' },
+);
 type RouteEventDetail = z.infer<typeof RouteEventDetailSchema>;
 
 /** The EventBridge envelope fields every event carries, as a consumer receives them. */
 const envelopeShape = {
   version: z.string(),
-  id: z.string().meta({ description: "EventBridge's id of this delivery (not stable: dedupe by detail.eventId)." }),
+  id: z.withMeta(z.string(), { description: "EventBridge's id of this delivery (not stable: dedupe by detail.eventId)." }),
   source: z.literal(eventSource),
   account: z.string(),
-  time: z.iso.datetime().meta({ description: 'The time of the change (detail.occurredAt), to the second.' }),
+  time: z.withMeta(z.iso.datetime(), { description: 'The time of the change (detail.occurredAt), to the second.' }),
   region: z.string(),
   resources: z.array(z.string()),
 };
@@ -84,18 +83,19 @@ const updatedDetail = z.strictObject({ ...detailShape, route: RouteSchema, previ
 const deletedDetail = z.strictObject({ ...detailShape, route: z.null(), previous: RouteSchema });
 
 /** A route event as a consumer receives it (an SQS message body, a Lambda event). */
-export const RouteEventSchema = z
-  .discriminatedUnion('detail-type', [
+export const RouteEventSchema = z.withMeta(
+  z.discriminatedUnion('detail-type', [
     z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.created), detail: createdDetail }),
     z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.updated), detail: updatedDetail }),
     z.object({ ...envelopeShape, 'detail-type': z.literal(routeDetailTypes.deleted), detail: deletedDetail }),
-  ])
-  .meta({
+  ]),
+  {
     id: 'RouteEvent',
     title: 'traffic-manager route event',
     description:
       'One per committed revision, in revision order per route, at least once (dedupe by detail.eventId).',
-  });
+  },
+);
 export type RouteEvent = z.infer<typeof RouteEventSchema>;
 
 /** What the publisher sends: the detail-type and the detail of one event. */

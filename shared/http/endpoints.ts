@@ -4,7 +4,6 @@
  * builds its routes and rate limits from it; the handler factory takes validation schemas
  * and the required scopes from it; the OpenAPI document is generated from it.
  */
-import type { z } from 'zod';
 import {
   PatchVersionBodySchema,
   PutRouteBodySchema,
@@ -25,7 +24,7 @@ import {
   TenantParamsSchema,
   VersionParamsSchema,
 } from './common.schema.ts';
-import { z as zod } from 'zod';
+import * as z from '../zod.ts';
 
 export type HttpMethod = 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
 export type Scope = 'routes:read' | 'routes:write' | 'resolve' | 'audit:read';
@@ -64,68 +63,71 @@ export interface EndpointDefinition {
   scopes: readonly Scope[] | null;
   throttle: Throttle;
   access: ResourceAccess;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
+  params?: z.ZodMiniType;
+  query?: z.ZodMiniType;
+  body?: z.ZodMiniType;
   /** Success responses by status; `null` for an empty body. */
-  responses: Record<number, z.ZodType | null>;
+  responses: Record<number, z.ZodMiniType | null>;
   /** Headers this endpoint adds to every response it answers itself (OpenAPI header objects). */
   responseHeaders?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
-const RouteListSchema = zod
-  .object({ items: zod.array(RouteSchema), nextCursor: zod.string().nullable() })
-  .meta({ id: 'RouteList' });
-const RevisionListSchema = zod
-  .object({ items: zod.array(RevisionSchema), nextCursor: zod.string().nullable() })
-  .meta({ id: 'RevisionList' });
-const SnapshotSchema = zod
-  .object({
-    tenant: zod.string(),
-    seq: zod.int().min(0).meta({ description: 'The tenant sequence these routes are at least as new as; the ETag is derived from it.' }),
-    routes: zod.array(RouteSchema),
-  })
-  .meta({ id: 'Snapshot' });
-const ChangeSchema = zod
-  .object({
-    seq: zod.int().min(1),
-    service: zod.string(),
-    env: zod.string(),
-    revision: zod.int().min(1),
-    kind: zod.enum(['created', 'updated', 'deleted']),
-    route: RouteSchema.nullable().meta({ description: 'The route after the change; null when deleted.' }),
-    occurredAt: zod.iso.datetime(),
-  })
-  .meta({ id: 'Change' });
-const ChangeListSchema = zod
-  .object({
-    items: zod.array(ChangeSchema),
-    latest: zod.int().min(0).meta({ description: "The tenant's latest sequence; 0 when it has no change." }),
-  })
-  .meta({ id: 'ChangeList' });
+const RouteListSchema = z.withMeta(
+  z.object({ items: z.array(RouteSchema), nextCursor: z.nullable(z.string()) }),
+  { id: 'RouteList' },
+);
+const RevisionListSchema = z.withMeta(
+  z.object({ items: z.array(RevisionSchema), nextCursor: z.nullable(z.string()) }),
+  { id: 'RevisionList' },
+);
+const SnapshotSchema = z.withMeta(
+  z.object({
+    tenant: z.string(),
+    seq: z.withMeta(z.int().check(z.minimum(0)), {
+      description: 'The tenant sequence these routes are at least as new as; the ETag is derived from it.',
+    }),
+    routes: z.array(RouteSchema),
+  }),
+  { id: 'Snapshot' },
+);
+const ChangeSchema = z.withMeta(
+  z.object({
+    seq: z.int().check(z.minimum(1)),
+    service: z.string(),
+    env: z.string(),
+    revision: z.int().check(z.minimum(1)),
+    kind: z.enum(['created', 'updated', 'deleted']),
+    route: z.withMeta(z.nullable(RouteSchema), { description: 'The route after the change; null when deleted.' }),
+    occurredAt: z.iso.datetime(),
+  }),
+  { id: 'Change' },
+);
+const ChangeListSchema = z.withMeta(
+  z.object({
+    items: z.array(ChangeSchema),
+    latest: z.withMeta(z.int().check(z.minimum(0)), { description: "The tenant's latest sequence; 0 when it has no change." }),
+  }),
+  { id: 'ChangeList' },
+);
 
 /** The answer of resolve (API.md, Resolve); `reason` names the step that decided. */
-const ResolutionSchema = zod
-  .object({
+const ResolutionSchema = z.withMeta(
+  z.object({
     version: VersionNameSchema,
-    url: zod.string(),
-    revision: zod.int().min(1),
-    reason: zod.enum(resolveReasons),
-  })
-  .meta({ id: 'Resolution' }) satisfies zod.ZodType<Resolution>;
+    url: z.string(),
+    revision: z.int().check(z.minimum(1)),
+    reason: z.enum(resolveReasons),
+  }),
+  { id: 'Resolution' },
+) satisfies z.ZodMiniType<Resolution>;
 /** `?key=` for stickiness, `?version=` to pin; nothing else. */
-const ResolveQuerySchema = zod.strictObject({
-  key: zod
-    .string()
-    .min(1)
-    .max(256)
-    .optional()
-    .meta({
-      description:
-        'Caller key for stickiness: bucket = FNV-1a 32 of the UTF-8 bytes of `tenant/service/env:key`, mod 10000, ' +
-        'mapped onto the cumulative weights of the active versions with weight > 0, sorted by name (see shared/domain/resolve.ts).',
-    }),
-  version: VersionNameSchema.optional().meta({
+const ResolveQuerySchema = z.strictObject({
+  key: z.withMeta(z.optional(z.string().check(z.minLength(1), z.maxLength(256))), {
+    description:
+      'Caller key for stickiness: bucket = FNV-1a 32 of the UTF-8 bytes of `tenant/service/env:key`, mod 10000, ' +
+      'mapped onto the cumulative weights of the active versions with weight > 0, sorted by name (see shared/domain/resolve.ts).',
+  }),
+  version: z.withMeta(z.optional(VersionNameSchema), {
     description: 'Pin a version: resolved if active or draining, 404 if disabled or absent.',
   }),
 });
@@ -180,7 +182,7 @@ export const endpoints = {
     scopes: null,
     throttle: throttles.health,
     access: {},
-    responses: { 200: zod.record(zod.string(), zod.unknown()) },
+    responses: { 200: z.record(z.string(), z.unknown()) },
   }),
   listRoutes: define({
     id: 'listRoutes',

@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the endpoint table and the same zod schemas that
  * validate requests (zod's own JSON Schema output, draft 2020-12, which OpenAPI 3.1 uses).
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { RouteSchema } from '../domain/route.schema.ts';
 import { ProblemSchema } from './common.schema.ts';
 import { endpointList, type EndpointDefinition } from './endpoints.ts';
@@ -31,7 +31,7 @@ function rewriteRefs(value: unknown, renames: ReadonlyMap<string, string>): unkn
 }
 
 /** Converts a schema, moving its `$defs` into the shared components. */
-function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Components): JsonSchema {
+function toSchema(schema: z.ZodMiniType, io: 'input' | 'output', components: Components): JsonSchema {
   const converted = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   const { $defs, $schema: _dialect, ...rest } = converted as JsonSchema & { $defs?: Record<string, JsonSchema> };
   const definitions = Object.entries($defs ?? {});
@@ -50,7 +50,7 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Compone
 }
 
 function parameters(
-  schema: z.ZodType | undefined,
+  schema: z.ZodMiniType | undefined,
   location: 'path' | 'query',
   components: Components,
 ): JsonSchema[] {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { ValidationError, type FieldError } from '../errors/http-errors.ts';
 
 /** zod issues as field errors, paths dotted (`versions.v2.url`) under an optional prefix. */
@@ -16,7 +16,7 @@ function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
 }
 
 /** Parses `value` with `schema`, throwing a 400 `ValidationError` that names every field. */
-export function parseOrThrow<Schema extends z.ZodType>(
+export function parseOrThrow<Schema extends z.ZodMiniType>(
   schema: Schema,
   value: unknown,
   what: string,

@@ -13,7 +13,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { authenticate, authorize, verifierOnce } from '../auth/authorizer.ts';
 import type { Principal } from '../auth/principal.ts';
 import { runWithin } from '../clients/aws-client-config.ts';
@@ -28,7 +28,7 @@ import { problemResponse } from './problem.ts';
 
 const { CORS_ALLOWED_ORIGINS } = parseEnv(httpEnv);
 
-type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+type Infer<S> = S extends z.ZodMiniType ? z.infer<S> : undefined;
 
 /** What a handler's `run` receives: validated input, the caller, and request metadata. */
 export interface HttpInput<E extends EndpointDefinition> {

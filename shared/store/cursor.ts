@@ -9,7 +9,7 @@
  * hand can at most move the caller within their own tenant's listing, never into another
  * tenant's items (and the store also checks the key against the partition it queries).
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { ValidationError } from '../errors/http-errors.ts';
 import { attr } from './route-keys.ts';
 
@@ -24,12 +24,14 @@ const PARTITION_ATTRIBUTES: readonly string[] = [attr.pk, attr.gsi1pk];
 
 const CursorPayloadSchema = z.strictObject({
   /** The scope the cursor was issued for. */
-  s: z.string().min(1),
+  s: z.string().check(z.minLength(1)),
   /** The key to start after. */
   k: z
     .record(z.string(), z.union([z.string(), z.number()]))
-    .refine((key) => Object.keys(key).length > 0, 'empty key')
-    .refine((key) => Object.keys(key).every((name) => KEY_ATTRIBUTES.includes(name)), 'unknown key'),
+    .check(
+      z.refine((key) => Object.keys(key).length > 0, 'empty key'),
+      z.refine((key) => Object.keys(key).every((name) => KEY_ATTRIBUTES.includes(name)), 'unknown key'),
+    ),
 });
 
 /** `T#<tenant>#` of a scope such as `T#acme#ROUTES` or `T#acme#R#checkout#prod`. */

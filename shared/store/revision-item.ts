@@ -2,14 +2,14 @@
  * Revision items as stored, without the store's client: the event publisher reads them
  * from stream records and must not need (or be granted) the table itself.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { RevisionSchema, RouteSchema, type Revision, type Route } from '../domain/route.schema.ts';
 import { attr, REVISION_SK_PREFIX } from './route-keys.ts';
 
 /** A revision item as stored: the public revision and the route before the change. */
 const RevisionItemSchema = z.object({
   ...RevisionSchema.shape,
-  previous: RouteSchema.nullable(),
+  previous: z.nullable(RouteSchema),
 });
 
 /** What a revision item holds beyond the public `Revision`: the route before the change. */

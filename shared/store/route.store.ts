@@ -5,7 +5,7 @@
  * revision count, so a route created again continues from it.
  */
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { documentClient, tableName } from '../clients/dynamodb.ts';
 import { RouteSchema, type Revision, type Route } from '../domain/route.schema.ts';
 import { ValidationError } from '../errors/http-errors.ts';
@@ -30,15 +30,15 @@ export type { RouteKey } from './route-keys.ts';
 
 /** The route item as stored: a live route, or the tombstone of a deleted one. */
 const RouteItemSchema = z.object({
-  revision: z.int().min(1),
-  deleted: z.literal(true).optional(),
-  route: RouteSchema.optional(),
+  revision: z.int().check(z.minimum(1)),
+  deleted: z.optional(z.literal(true)),
+  route: z.optional(RouteSchema),
 });
 
 import { parseRevisionItem, type StoredRevision } from './revision-item.ts';
 
 /** The tenant's sequence item as stored. */
-const SequenceItemSchema = z.object({ seq: z.int().min(0) });
+const SequenceItemSchema = z.object({ seq: z.int().check(z.minimum(0)) });
 
 /** Options of a read: consistency, and a signal that abandons it (the caller's deadline). */
 interface ReadOptions {
