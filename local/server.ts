@@ -120,6 +120,18 @@ function compile(endpoint: EndpointDefinition, clock?: () => number): CompiledRo
   return { endpoint, pattern: new RegExp(`^${source}$`), names, bucket: new TokenBucket(endpoint.throttle, clock) };
 }
 
+/** The first route whose path pattern matches, with its captured path values. */
+function matchRoute(
+  routes: readonly CompiledRoute[],
+  pathname: string,
+): { route: CompiledRoute; match: RegExpExecArray } | undefined {
+  for (const route of routes) {
+    const match = route.pattern.exec(pathname);
+    if (match !== null) return { route, match };
+  }
+  return undefined;
+}
+
 const handlerCache = new Map<string, Promise<LambdaHandler>>();
 
 /** Loads a handler module once, as a Lambda execution environment would. */
@@ -207,12 +219,18 @@ function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context
   return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: localFunctionTimeoutMs });
 }
 
+const noBody = Buffer.alloc(0);
+
 /**
  * The request body, or undefined when it is over the limit. An oversized body is still
  * read to its end (and dropped), so that the connection stays usable for the caller's next
  * request: leaving the loop early would destroy the socket under a keep-alive client.
  */
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  // HTTP/1.1 framing: without either header the request has no body (a GET, mostly).
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
+    return noBody;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -242,14 +260,24 @@ async function withIntegrationTimeout(
   }
 }
 
+/**
+ * Writes the function's result as API Gateway does: its headers, and a Content-Length (a
+ * body of known length, never chunked; none on a 204 or 304, which have no body).
+ */
 function writeResult(response: ServerResponse, result: APIGatewayProxyResult): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    if (name.toLowerCase() !== 'content-length') headers[name] = String(value);
+  }
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
-    headers[name] = values.map(String);
+    if (name.toLowerCase() !== 'content-length') headers[name] = values.map(String);
+  }
+  const body = result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body;
+  if (result.statusCode !== 204 && result.statusCode !== 304) {
+    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   }
   response.writeHead(result.statusCode, headers);
-  response.end(result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body);
+  response.end(body);
 }
 
 interface Refusal {
@@ -307,6 +335,7 @@ async function refuseUnparsed(socket: Socket, error: HttpError): Promise<void> {
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = (options.endpoints ?? endpointList).map((endpoint) => compile(endpoint, options.clock));
+  const routesByMethod: ReadonlyMap<string, CompiledRoute[]> = Map.groupBy(routes, (route) => route.endpoint.method);
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
   const timeoutMs = options.integrationTimeoutMs ?? integrationTimeoutMs;
@@ -326,14 +355,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
   async function handle(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const candidates = routes
-      .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
-      .filter((candidate) => candidate.match !== null);
-    const found = candidates.find((candidate) => candidate.route.endpoint.method === request.method);
-    if (found?.match == null) {
-      const error = new NotFoundError(
-        candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
-      );
+    const found = matchRoute(routesByMethod.get(request.method ?? '') ?? [], url.pathname);
+    if (found === undefined) {
+      const otherMethods = matchRoute(routes, url.pathname) !== undefined;
+      const error = new NotFoundError(otherMethods ? `${request.method} is not supported here.` : 'No such resource.');
       await refuse(request, response, error, requestId, url.pathname);
       return;
     }
