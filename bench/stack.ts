@@ -11,6 +11,9 @@
  *   input, error mapper, a `run` that calls nothing); and the resolve handler with a bearer
  *   token, a distinct `?key=` per call and the route in the cache (warm).
  * - `stop` → stops the server and the emulator, then exits.
+ *
+ * The functions run with tracing off, so Powertools' tracer and its X-Ray SDK are not loaded
+ * (shared/observability.ts) unless `BENCH_XRAY_HOOK=1` loads the SDK (below).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { localNames } from '#infra/resources';
@@ -52,6 +55,13 @@ export interface HotSamples {
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 type Message = { type: 'start' } | ({ type: 'hot' } & HotRequest) | { type: 'stop' };
+
+/**
+ * `BENCH_XRAY_HOOK=1`: the X-Ray SDK loaded first, as Powertools' tracer loads it where it
+ * traces. Tracing stays off; what is measured is its cls-hooked async hook on every promise,
+ * the part of a deployed function's tracing cost paid before any segment is written.
+ */
+if (process.env.BENCH_XRAY_HOOK === '1') await import('aws-xray-sdk-core');
 
 const emulator = await startEmulator();
 let closeServer: (() => Promise<void>) | undefined;
