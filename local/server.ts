@@ -133,13 +133,18 @@ function matchRoute(
 }
 
 const handlerCache = new Map<string, Promise<LambdaHandler>>();
+/** The handlers already loaded, so that a warm request does not wait on a settled promise. */
+const loadedHandlers = new Map<string, LambdaHandler>();
 
 /** Loads a handler module once, as a Lambda execution environment would. */
 function loadHandler(entry: string): Promise<LambdaHandler> {
   let handler = handlerCache.get(entry);
   if (handler === undefined) {
     const url = pathToFileURL(path.join(repoRoot, entry)).href;
-    handler = import(url).then((module: { handler: LambdaHandler }) => module.handler);
+    handler = import(url).then((module: { handler: LambdaHandler }) => {
+      loadedHandlers.set(entry, module.handler);
+      return module.handler;
+    });
     handlerCache.set(entry, handler);
   }
   return handler;
@@ -162,19 +167,18 @@ export function toProxyEvent(
     const name = request.rawHeaders[i] ?? '';
     const value = request.rawHeaders[i + 1] ?? '';
     headers.set(name, value);
-    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
+    appendTo(multiValueHeaders, name, value);
   }
   const query = new Map<string, string>();
   const multiValueQuery = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
     query.set(name, value);
-    multiValueQuery.set(name, [...(multiValueQuery.get(name) ?? []), value]);
+    appendTo(multiValueQuery, name, value);
   }
   const pathParameters = new Map<string, string>();
   route.names.forEach((name, index) => {
     pathParameters.set(name, decodePathValue(pathValues[index] ?? ''));
   });
-  const now = new Date();
   const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
   const hasQuery = query.size > 0;
   return {
@@ -198,7 +202,7 @@ export function toProxyEvent(
       path: `/${localStage}${url.pathname}`,
       stage: localStage,
       requestId,
-      requestTimeEpoch: now.getTime(),
+      requestTimeEpoch: Date.now(),
       resourceId: route.endpoint.id,
       resourcePath: route.endpoint.path,
       identity: callerIdentity(sourceIp, request.headers['user-agent'] ?? null),
@@ -206,8 +210,15 @@ export function toProxyEvent(
   };
 }
 
+function appendTo(multiValues: Map<string, string[]>, name: string, value: string): void {
+  const values = multiValues.get(name);
+  if (values === undefined) multiValues.set(name, [value]);
+  else values.push(value);
+}
+
 /** API Gateway passes path parameters decoded; a malformed escape stays as it was sent. */
 function decodePathValue(value: string): string {
+  if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
   } catch {
@@ -221,16 +232,17 @@ function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context
 
 const noBody = Buffer.alloc(0);
 
+/** HTTP/1.1 framing: without either header a request has no body (a GET, mostly). */
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+}
+
 /**
  * The request body, or undefined when it is over the limit. An oversized body is still
  * read to its end (and dropped), so that the connection stays usable for the caller's next
  * request: leaving the loop early would destroy the socket under a keep-alive client.
  */
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  // HTTP/1.1 framing: without either header the request has no body (a GET, mostly).
-  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
-    return noBody;
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -369,14 +381,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return;
       }
     }
-    const body = await readBody(request);
+    const body = hasBody(request) ? await readBody(request) : noBody;
     if (body === undefined) {
       const error = new PayloadTooLargeError(`API Gateway accepts at most ${maxRequestBytes} bytes.`);
       await refuse(request, response, error, requestId, url.pathname);
       return;
     }
     const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
-    const handler = await loadHandler(found.route.endpoint.entry);
+    const { entry } = found.route.endpoint;
+    const handler = loadedHandlers.get(entry) ?? (await loadHandler(entry));
     const invocation = invocationSlots.run(() => {
       const context = lambdaContext(found.route.endpoint, requestId);
       return runInvocation(context, () => handler(event, context));
