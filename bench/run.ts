@@ -476,13 +476,14 @@ async function main(): Promise<void> {
 
   // The local stack as it runs (tracing off, so no X-Ray SDK), then again with the X-Ray
   // SDK's async hook on: what a function with tracing on pays before writing any segment.
-  const measureStack = async (name: string, extraEnv: Record<string, string>): Promise<{ hot: HotSamples; http: HttpFigures }> => {
+  const measureStack = async (name: string, extraEnv: Record<string, string>, withHttp: boolean): Promise<{ hot: HotSamples; http?: HttpFigures }> => {
     log(`local stack${name}: emulator, table, API… (${elapsed()})`);
     const stackChild = forkStack(extraEnv);
     try {
       const stack = await ask<StackStarted>(stackChild, { type: 'start' });
       log(`hot path${name}: ${hotCalls} calls per function… (${elapsed()})`);
       const hotSamples = await ask<HotSamples>(stackChild, { type: 'hot', callsPerFunction: hotCalls, warmupCalls: 2000, blocks: 10 } satisfies { type: 'hot' } & HotRequest);
+      if (!withHttp) return { hot: hotSamples };
       log(`HTTP${name}: autocannon, 10 connections, 2 × ${httpSeconds} s each… (${elapsed()})`);
       const bareServer = await startBareServer();
       try {
@@ -494,8 +495,12 @@ async function main(): Promise<void> {
       stackChild.send({ type: 'stop' });
     }
   };
-  const { hot, http } = await measureStack('', {});
-  const xrayHooked = await measureStack(' (X-Ray SDK loaded)', { BENCH_XRAY_HOOK: '1' });
+  const { hot, http } = await measureStack('', {}, true);
+  const xrayHooked = await measureStack(' (X-Ray SDK loaded)', { BENCH_XRAY_HOOK: '1' }, true);
+  if (http === undefined || xrayHooked.http === undefined) throw new Error('HTTP rows not measured');
+  const hookedHttp = xrayHooked.http;
+  // Tracing as deployed: the hook, and Powertools' segments for every invocation.
+  const { hot: tracedHot } = await measureStack(' (tracing on)', { BENCH_TRACE_ON: '1' }, false);
 
   let emulatorSeries: [TransactionSeries, TransactionSeries] | undefined;
   if (emulatorTransactionsWanted) {
@@ -518,8 +523,10 @@ async function main(): Promise<void> {
   const hookedChain = seriesFigures(xrayHooked.hot.chain);
   const hookedResolve = seriesFigures(xrayHooked.hot.resolve);
   const hookedBare = seriesFigures(xrayHooked.hot.bare);
-  const hookedHttpBare = httpSummary(xrayHooked.http.bare);
-  const hookedHttpLocal = httpSummary(xrayHooked.http.local);
+  const hookedHttpBare = httpSummary(hookedHttp.bare);
+  const hookedHttpLocal = httpSummary(hookedHttp.local);
+  const tracedChain = seriesFigures(tracedHot.chain);
+  const tracedResolve = seriesFigures(tracedHot.resolve);
   const importOf = (name: string, variant = baselineId): number => results.find((result) => result.name === name)?.loads.get(variant)?.importMs ?? Number.NaN;
   const ddbImport = importOf('dynamodb-only');
   const rows: TargetRow[] = [
@@ -633,10 +640,12 @@ async function main(): Promise<void> {
         ['bare async function, X-Ray SDK loaded', Math.round(hookedBare.opsPerSecond).toLocaleString('en'), hookedBare.p50.toFixed(2), hookedBare.p99.toFixed(2), hookedBare.mean.toFixed(2)],
         ['empty handler chain, X-Ray SDK loaded', Math.round(hookedChain.opsPerSecond).toLocaleString('en'), hookedChain.p50.toFixed(2), hookedChain.p99.toFixed(2), hookedChain.mean.toFixed(2)],
         ['resolve, X-Ray SDK loaded', Math.round(hookedResolve.opsPerSecond).toLocaleString('en'), hookedResolve.p50.toFixed(2), hookedResolve.p99.toFixed(2), hookedResolve.mean.toFixed(2)],
+        ['empty handler chain, tracing on (unsampled)', Math.round(tracedChain.opsPerSecond).toLocaleString('en'), tracedChain.p50.toFixed(2), tracedChain.p99.toFixed(2), tracedChain.mean.toFixed(2)],
+        ['resolve, tracing on (unsampled)', Math.round(tracedResolve.opsPerSecond).toLocaleString('en'), tracedResolve.p50.toFixed(2), tracedResolve.p99.toFixed(2), tracedResolve.mean.toFixed(2)],
       ],
     ),
     '',
-    `"X-Ray SDK loaded": the same three in a second stack process that imports \`aws-xray-sdk-core\` first, as Powertools' tracer does where it traces; tracing stays off, so this is only the SDK's cls-hooked async hook (init/before/after/destroy on every promise): ${pct(hookedChain.p50, chain.p50)} on the chain's p50, ${pct(hookedResolve.p50, resolveFigures.p50)} on resolve's. Deployed functions trace (active tracing) and pay it, plus the segments; everywhere else shared/observability.ts no longer loads the tracer, so nothing pays it.`,
+    `"X-Ray SDK loaded": the same three in a second stack process that imports \`aws-xray-sdk-core\` first, as Powertools' tracer does where it traces; tracing stays off, so this is only the SDK's cls-hooked async hook (init/before/after/destroy on every promise): ${pct(hookedChain.p50, chain.p50)} on the chain's p50, ${pct(hookedResolve.p50, resolveFigures.p50)} on resolve's. Deployed functions trace (active tracing) and pay it, plus Powertools' segments: "tracing on" is a third stack process in Lambda's terms for both Powertools and the X-Ray SDK (\`AWS_EXECUTION_ENV\`, \`LAMBDA_TASK_ROOT\`, an unsampled \`_X_AMZN_TRACE_ID\`, as most requests are under X-Ray's default sampling), ${pct(tracedChain.p50, chain.p50)} on the chain's p50 and ${pct(tracedResolve.p50, resolveFigures.p50)} on resolve's. Where tracing is off (the local stack, tests, these rows) shared/observability.ts does not load the tracer, so nothing pays it.`,
     '',
     '## 3. HTTP: resolve on the local stack against a bare node:http server',
     '',
@@ -647,8 +656,8 @@ async function main(): Promise<void> {
       [
         ['bare node:http', Math.round(httpBare.rps).toLocaleString('en'), httpBare.p50.toFixed(1), httpBare.p99.toFixed(1), String(httpBare.failures), http.bare.map((result) => Math.round(result.requests.average)).join(' ')],
         ['local stack resolve', Math.round(httpLocal.rps).toLocaleString('en'), httpLocal.p50.toFixed(1), httpLocal.p99.toFixed(1), String(httpLocal.failures), http.local.map((result) => Math.round(result.requests.average)).join(' ')],
-        ['bare node:http (beside the next row)', Math.round(hookedHttpBare.rps).toLocaleString('en'), hookedHttpBare.p50.toFixed(1), hookedHttpBare.p99.toFixed(1), String(hookedHttpBare.failures), xrayHooked.http.bare.map((result) => Math.round(result.requests.average)).join(' ')],
-        ['local stack resolve, X-Ray SDK loaded', Math.round(hookedHttpLocal.rps).toLocaleString('en'), hookedHttpLocal.p50.toFixed(1), hookedHttpLocal.p99.toFixed(1), String(hookedHttpLocal.failures), xrayHooked.http.local.map((result) => Math.round(result.requests.average)).join(' ')],
+        ['bare node:http (beside the next row)', Math.round(hookedHttpBare.rps).toLocaleString('en'), hookedHttpBare.p50.toFixed(1), hookedHttpBare.p99.toFixed(1), String(hookedHttpBare.failures), hookedHttp.bare.map((result) => Math.round(result.requests.average)).join(' ')],
+        ['local stack resolve, X-Ray SDK loaded', Math.round(hookedHttpLocal.rps).toLocaleString('en'), hookedHttpLocal.p50.toFixed(1), hookedHttpLocal.p99.toFixed(1), String(hookedHttpLocal.failures), hookedHttp.local.map((result) => Math.round(result.requests.average)).join(' ')],
       ],
     ),
     '',
