@@ -629,7 +629,7 @@ async function main(): Promise<void> {
     '',
     '## 2. Warm handler: resolve against the empty chain',
     '',
-    `In-process in the local stack's child process, ${hotCalls.toLocaleString('en')} calls each in 10 rotating blocks after 2,000 warm-up calls, a new API Gateway event and Lambda context per call built outside the clock. Resolve: a bearer token (the same one, as a data plane reuses its token), a distinct \`?key=\` per call, the route in the cache (default TTL, refresh ahead). Chain: get-live through \`httpHandler\` (tracer, logger, metrics, security headers, normaliser, request id, input, error mapper; \`run\` calls nothing). Metrics disabled, tracing off, LOG_LEVEL INFO. Per-call times include one \`hrtime.bigint()\` pair (${hot.timerOverheadNs} ns median).`,
+    `In-process in the local stack's child process, ${hotCalls.toLocaleString('en')} calls each in 10 rotating blocks after 2,000 warm-up calls, a new API Gateway event and Lambda context per call built outside the clock. Resolve: a bearer token (the same one, as a data plane reuses its token), a distinct \`?key=\` per call, the route in the cache (default TTL, refresh ahead). Chain: get-live through \`httpHandler\` (tracer middleware, logger, metrics, security headers, normaliser, request id, input, error mapper; \`run\` calls nothing). Metrics disabled, tracing off (so the tracer is shared/observability.ts' stand-in and the X-Ray SDK is not loaded), LOG_LEVEL INFO. Per-call times include one \`hrtime.bigint()\` pair (${hot.timerOverheadNs} ns median).`,
     '',
     markdownTable(
       ['function', 'ops/s', 'p50 µs', 'p99 µs', 'mean µs'],
