@@ -110,6 +110,8 @@ const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value: number): string => value.toFixed(1);
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 const ratio = (value: number): string => `${value.toFixed(2)}×`;
+/** `value` against `base` as a signed percentage. */
+const pct = (value: number, base: number): string => `${value >= base ? '+' : '−'}${Math.abs(((value - base) / base) * 100).toFixed(0)}%`;
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -367,10 +369,10 @@ function engineRows(result: EngineResult): { rows: TargetRow[]; table: string } 
 // ---------------------------------------------------------------------------------------
 // Hot path and HTTP, on the local stack in a child process
 
-function forkStack(): ChildProcess {
+function forkStack(extraEnv: Record<string, string> = {}): ChildProcess {
   return fork(path.join(import.meta.dirname, 'stack.ts'), [], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extraEnv },
     // A bounded heap keeps the whole run under 1 GiB; the stack needs far less than this.
     execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -526,24 +528,33 @@ async function main(): Promise<void> {
   log(`route cache policy… (${elapsed()})`);
   const cache: CacheFigures = await measureRouteCache();
 
-  log(`local stack: emulator, table, API… (${elapsed()})`);
-  const stackChild = forkStack();
-  let hot: HotSamples;
-  let http: HttpFigures;
-  try {
-    const stack = await ask<StackStarted>(stackChild, { type: 'start' });
-    log(`hot path: ${hotCalls} calls per function… (${elapsed()})`);
-    hot = await ask<HotSamples>(stackChild, { type: 'hot', callsPerFunction: hotCalls, warmupCalls: 2000, blocks: 10 } satisfies { type: 'hot' } & HotRequest);
-    log(`HTTP: autocannon, 10 connections, 2 × ${httpSeconds} s each… (${elapsed()})`);
-    const bareServer = await startBareServer();
+  // The local stack as it runs (tracing off, so no X-Ray SDK), then again with the X-Ray
+  // SDK's async hook on: what a function with tracing on pays before writing any segment.
+  const measureStack = async (name: string, extraEnv: Record<string, string>, withHttp: boolean): Promise<{ hot: HotSamples; http?: HttpFigures }> => {
+    log(`local stack${name}: emulator, table, API… (${elapsed()})`);
+    const stackChild = forkStack(extraEnv);
     try {
-      http = await measureHttp(stack, bareServer.url);
+      const stack = await ask<StackStarted>(stackChild, { type: 'start' });
+      log(`hot path${name}: ${hotCalls} calls per function… (${elapsed()})`);
+      const hotSamples = await ask<HotSamples>(stackChild, { type: 'hot', callsPerFunction: hotCalls, warmupCalls: 2000, blocks: 10 } satisfies { type: 'hot' } & HotRequest);
+      if (!withHttp) return { hot: hotSamples };
+      log(`HTTP${name}: autocannon, 10 connections, 2 × ${httpSeconds} s each… (${elapsed()})`);
+      const bareServer = await startBareServer();
+      try {
+        return { hot: hotSamples, http: await measureHttp(stack, bareServer.url) };
+      } finally {
+        bareServer.stop();
+      }
     } finally {
-      bareServer.stop();
+      stackChild.send({ type: 'stop' });
     }
-  } finally {
-    stackChild.send({ type: 'stop' });
-  }
+  };
+  const { hot, http } = await measureStack('', {}, true);
+  const xrayHooked = await measureStack(' (X-Ray SDK loaded)', { BENCH_XRAY_HOOK: '1' }, true);
+  if (http === undefined || xrayHooked.http === undefined) throw new Error('HTTP rows not measured');
+  const hookedHttp = xrayHooked.http;
+  // Tracing as deployed: the hook, and Powertools' segments for every invocation.
+  const { hot: tracedHot } = await measureStack(' (tracing on)', { BENCH_TRACE_ON: '1' }, false);
 
   let emulatorSeries: [TransactionSeries, TransactionSeries] | undefined;
   if (emulatorTransactionsWanted) {
@@ -563,6 +574,13 @@ async function main(): Promise<void> {
   const resolveFigures = seriesFigures(hot.resolve);
   const httpBare = httpSummary(http.bare);
   const httpLocal = httpSummary(http.local);
+  const hookedChain = seriesFigures(xrayHooked.hot.chain);
+  const hookedResolve = seriesFigures(xrayHooked.hot.resolve);
+  const hookedBare = seriesFigures(xrayHooked.hot.bare);
+  const hookedHttpBare = httpSummary(hookedHttp.bare);
+  const hookedHttpLocal = httpSummary(hookedHttp.local);
+  const tracedChain = seriesFigures(tracedHot.chain);
+  const tracedResolve = seriesFigures(tracedHot.resolve);
   const importOf = (name: string, variant = baselineId): number => results.find((result) => result.name === name)?.loads.get(variant)?.importMs ?? Number.NaN;
   const ddbImport = importOf('dynamodb-only');
   const coldOf = (name: string): LoadSummary | undefined => results.find((result) => result.name === name)?.loads.get(baselineId);
@@ -682,7 +700,7 @@ async function main(): Promise<void> {
     '',
     '## 2. Warm handler: resolve against the empty chain',
     '',
-    `In-process in the local stack's child process, ${hotCalls.toLocaleString('en')} calls each in 10 rotating blocks after 2,000 warm-up calls, a new API Gateway event and Lambda context per call built outside the clock. Resolve: a bearer token (the same one, as a data plane reuses its token), a distinct \`?key=\` per call, the route in the cache (default TTL, refresh ahead). Chain: get-live through \`httpHandler\` (tracer, logger, metrics, security headers, normaliser, request id, input, error mapper; \`run\` calls nothing). Metrics disabled, tracing off, LOG_LEVEL INFO. Per-call times include one \`hrtime.bigint()\` pair (${hot.timerOverheadNs} ns median).`,
+    `In-process in the local stack's child process, ${hotCalls.toLocaleString('en')} calls each in 10 rotating blocks after 2,000 warm-up calls, a new API Gateway event and Lambda context per call built outside the clock. Resolve: a bearer token (the same one, as a data plane reuses its token), a distinct \`?key=\` per call, the route in the cache (default TTL, refresh ahead). Chain: get-live through \`httpHandler\` (tracer middleware, logger, metrics, security headers, normaliser, request id, input, error mapper; \`run\` calls nothing). Metrics disabled, tracing off (so the tracer is shared/observability.ts' stand-in and the X-Ray SDK is not loaded), LOG_LEVEL INFO. Per-call times include one \`hrtime.bigint()\` pair (${hot.timerOverheadNs} ns median).`,
     '',
     markdownTable(
       ['function', 'ops/s', 'p50 µs', 'p99 µs', 'mean µs'],
@@ -690,8 +708,15 @@ async function main(): Promise<void> {
         ['bare async function', Math.round(bare.opsPerSecond).toLocaleString('en'), bare.p50.toFixed(2), bare.p99.toFixed(2), bare.mean.toFixed(2)],
         ['empty handler chain (get-live)', Math.round(chain.opsPerSecond).toLocaleString('en'), chain.p50.toFixed(2), chain.p99.toFixed(2), chain.mean.toFixed(2)],
         ['resolve (JWT, warm cache)', Math.round(resolveFigures.opsPerSecond).toLocaleString('en'), resolveFigures.p50.toFixed(2), resolveFigures.p99.toFixed(2), resolveFigures.mean.toFixed(2)],
+        ['bare async function, X-Ray SDK loaded', Math.round(hookedBare.opsPerSecond).toLocaleString('en'), hookedBare.p50.toFixed(2), hookedBare.p99.toFixed(2), hookedBare.mean.toFixed(2)],
+        ['empty handler chain, X-Ray SDK loaded', Math.round(hookedChain.opsPerSecond).toLocaleString('en'), hookedChain.p50.toFixed(2), hookedChain.p99.toFixed(2), hookedChain.mean.toFixed(2)],
+        ['resolve, X-Ray SDK loaded', Math.round(hookedResolve.opsPerSecond).toLocaleString('en'), hookedResolve.p50.toFixed(2), hookedResolve.p99.toFixed(2), hookedResolve.mean.toFixed(2)],
+        ['empty handler chain, tracing on (unsampled)', Math.round(tracedChain.opsPerSecond).toLocaleString('en'), tracedChain.p50.toFixed(2), tracedChain.p99.toFixed(2), tracedChain.mean.toFixed(2)],
+        ['resolve, tracing on (unsampled)', Math.round(tracedResolve.opsPerSecond).toLocaleString('en'), tracedResolve.p50.toFixed(2), tracedResolve.p99.toFixed(2), tracedResolve.mean.toFixed(2)],
       ],
     ),
+    '',
+    `"X-Ray SDK loaded": the same three in a second stack process that imports \`aws-xray-sdk-core\` first, as Powertools' tracer does where it traces; tracing stays off, so this is only the SDK's cls-hooked async hook (init/before/after/destroy on every promise): ${pct(hookedChain.p50, chain.p50)} on the chain's p50, ${pct(hookedResolve.p50, resolveFigures.p50)} on resolve's. Deployed functions trace (active tracing) and pay it, plus Powertools' segments: "tracing on" is a third stack process in Lambda's terms for both Powertools and the X-Ray SDK (\`AWS_EXECUTION_ENV\`, \`LAMBDA_TASK_ROOT\`, an unsampled \`_X_AMZN_TRACE_ID\`, as most requests are under X-Ray's default sampling), ${pct(tracedChain.p50, chain.p50)} on the chain's p50 and ${pct(tracedResolve.p50, resolveFigures.p50)} on resolve's. Where tracing is off (the local stack, tests, these rows) shared/observability.ts does not load the tracer, so nothing pays it.`,
     '',
     '## 3. HTTP: resolve on the local stack against a bare node:http server',
     '',
@@ -702,8 +727,12 @@ async function main(): Promise<void> {
       [
         ['bare node:http', Math.round(httpBare.rps).toLocaleString('en'), httpBare.p50.toFixed(1), httpBare.p99.toFixed(1), String(httpBare.failures), http.bare.map((result) => Math.round(result.requests.average)).join(' ')],
         ['local stack resolve', Math.round(httpLocal.rps).toLocaleString('en'), httpLocal.p50.toFixed(1), httpLocal.p99.toFixed(1), String(httpLocal.failures), http.local.map((result) => Math.round(result.requests.average)).join(' ')],
+        ['bare node:http (beside the next row)', Math.round(hookedHttpBare.rps).toLocaleString('en'), hookedHttpBare.p50.toFixed(1), hookedHttpBare.p99.toFixed(1), String(hookedHttpBare.failures), hookedHttp.bare.map((result) => Math.round(result.requests.average)).join(' ')],
+        ['local stack resolve, X-Ray SDK loaded', Math.round(hookedHttpLocal.rps).toLocaleString('en'), hookedHttpLocal.p50.toFixed(1), hookedHttpLocal.p99.toFixed(1), String(hookedHttpLocal.failures), hookedHttp.local.map((result) => Math.round(result.requests.average)).join(' ')],
       ],
     ),
+    '',
+    `With the X-Ray SDK loaded (its async hook on, tracing off) the local stack serves ${ratio(hookedHttpLocal.rps / hookedHttpBare.rps)} of the bare server beside it, against ${ratio(httpLocal.rps / httpBare.rps)} without.`,
     '',
     '## 4. Bundles and cold start',
     '',

@@ -11,6 +11,10 @@
  *   input, error mapper, a `run` that calls nothing); and the resolve handler with a bearer
  *   token, a distinct `?key=` per call and the route in the cache (warm).
  * - `stop` → stops the server and the emulator, then exits.
+ *
+ * The functions run with tracing off, so Powertools' tracer and its X-Ray SDK are not loaded
+ * (shared/observability.ts), unless `BENCH_XRAY_HOOK=1` loads the SDK or `BENCH_TRACE_ON=1`
+ * turns tracing on (below).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { localNames } from '#infra/resources';
@@ -53,12 +57,34 @@ type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGat
 
 type Message = { type: 'start' } | ({ type: 'hot' } & HotRequest) | { type: 'stop' };
 
+/**
+ * `BENCH_XRAY_HOOK=1`: the X-Ray SDK loaded first, as Powertools' tracer loads it where it
+ * traces. Tracing stays off; what is measured is its cls-hooked async hook on every promise,
+ * the part of a deployed function's tracing cost paid before any segment is written.
+ */
+if (process.env.BENCH_XRAY_HOOK === '1') await import('aws-xray-sdk-core');
+
+/**
+ * `BENCH_TRACE_ON=1`: tracing on as in a deployed function (active tracing): in Lambda by
+ * Powertools' rule and the X-Ray SDK's, with an unsampled trace id, as most requests are
+ * under X-Ray's default sampling (one a second, then 5%), and the daemon's address a port
+ * nobody listens on. Set before the functions are imported.
+ */
+const deployedTracing = {
+  POWERTOOLS_TRACE_ENABLED: 'true',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  LAMBDA_TASK_ROOT: '/var/task',
+  _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
+  AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2999',
+};
+
 const emulator = await startEmulator();
 let closeServer: (() => Promise<void>) | undefined;
 
 async function start(): Promise<StackStarted> {
   await provision({ endpoint: emulator.endpoint, ...localNames });
   Object.assign(process.env, localFunctionEnvironment(emulator.endpoint), { LOG_LEVEL: 'INFO' });
+  if (process.env.BENCH_TRACE_ON === '1') Object.assign(process.env, deployedTracing);
   const { startLocalServer } = await import('#local/server');
   const server = await startLocalServer({ port: 0, throttle: false });
   closeServer = () => server.close();

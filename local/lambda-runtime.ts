@@ -17,6 +17,24 @@ export interface InvocationOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A log stream belongs to an execution environment, not to an invocation: here one per
+ * function name, as if each function had one environment in this process.
+ */
+const logStreams = new Map<string, string>();
+
+function logStreamOf(functionName: string): string {
+  let stream = logStreams.get(functionName);
+  if (stream === undefined) {
+    stream = `2026/01/01/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+    logStreams.set(functionName, stream);
+  }
+  return stream;
+}
+
+/** The deprecated callback-style completions: nothing calls them from an async handler. */
+const ignored = (): undefined => undefined;
+
 /** A Lambda context as the Node.js runtime passes it; a new object per invocation. */
 export function invocationContext(options: InvocationOptions): Context {
   const { functionName, accountId = '000000000000', timeoutMs = 10_000 } = options;
@@ -29,11 +47,11 @@ export function invocationContext(options: InvocationOptions): Context {
     memoryLimitInMB: '256',
     awsRequestId: options.requestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `2026/01/01/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+    logStreamName: logStreamOf(functionName),
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+    done: ignored,
+    fail: ignored,
+    succeed: ignored,
   };
 }
 
@@ -60,6 +78,8 @@ export function callerIdentity(sourceIp: string, userAgent: string | null): APIG
 
 /** The context of one invocation, as the runtime's store keeps it. */
 type InvocationStoreContext = Record<string | symbol, unknown>;
+
+const protectedKeys: ReadonlySet<string | symbol> = new Set(Object.values(InvokeStoreBase.PROTECTED_KEYS));
 
 /**
  * The runtime's invocation store for an environment that serves concurrent invocations:
@@ -95,6 +115,11 @@ class ConcurrentInvokeStore extends InvokeStoreBase {
 
   run<T>(context: InvocationStoreContext, fn: () => T): T {
     return this.storage.run(context, fn);
+  }
+
+  /** The base class lists the keys afresh on every `set`, which Powertools calls per request. */
+  protected override isProtectedKey(key: string | symbol): boolean {
+    return protectedKeys.has(key);
   }
 }
 

@@ -120,14 +120,31 @@ function compile(endpoint: EndpointDefinition, clock?: () => number): CompiledRo
   return { endpoint, pattern: new RegExp(`^${source}$`), names, bucket: new TokenBucket(endpoint.throttle, clock) };
 }
 
+/** The first route whose path pattern matches, with its captured path values. */
+function matchRoute(
+  routes: readonly CompiledRoute[],
+  pathname: string,
+): { route: CompiledRoute; match: RegExpExecArray } | undefined {
+  for (const route of routes) {
+    const match = route.pattern.exec(pathname);
+    if (match !== null) return { route, match };
+  }
+  return undefined;
+}
+
 const handlerCache = new Map<string, Promise<LambdaHandler>>();
+/** The handlers already loaded, so that a warm request does not wait on a settled promise. */
+const loadedHandlers = new Map<string, LambdaHandler>();
 
 /** Loads a handler module once, as a Lambda execution environment would. */
 function loadHandler(entry: string): Promise<LambdaHandler> {
   let handler = handlerCache.get(entry);
   if (handler === undefined) {
     const url = pathToFileURL(path.join(repoRoot, entry)).href;
-    handler = import(url).then((module: { handler: LambdaHandler }) => module.handler);
+    handler = import(url).then((module: { handler: LambdaHandler }) => {
+      loadedHandlers.set(entry, module.handler);
+      return module.handler;
+    });
     handlerCache.set(entry, handler);
   }
   return handler;
@@ -150,19 +167,18 @@ export function toProxyEvent(
     const name = request.rawHeaders[i] ?? '';
     const value = request.rawHeaders[i + 1] ?? '';
     headers.set(name, value);
-    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
+    appendTo(multiValueHeaders, name, value);
   }
   const query = new Map<string, string>();
   const multiValueQuery = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
     query.set(name, value);
-    multiValueQuery.set(name, [...(multiValueQuery.get(name) ?? []), value]);
+    appendTo(multiValueQuery, name, value);
   }
   const pathParameters = new Map<string, string>();
   route.names.forEach((name, index) => {
     pathParameters.set(name, decodePathValue(pathValues[index] ?? ''));
   });
-  const now = new Date();
   const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
   const hasQuery = query.size > 0;
   return {
@@ -186,7 +202,7 @@ export function toProxyEvent(
       path: `/${localStage}${url.pathname}`,
       stage: localStage,
       requestId,
-      requestTimeEpoch: now.getTime(),
+      requestTimeEpoch: Date.now(),
       resourceId: route.endpoint.id,
       resourcePath: route.endpoint.path,
       identity: callerIdentity(sourceIp, request.headers['user-agent'] ?? null),
@@ -194,8 +210,15 @@ export function toProxyEvent(
   };
 }
 
+function appendTo(multiValues: Map<string, string[]>, name: string, value: string): void {
+  const values = multiValues.get(name);
+  if (values === undefined) multiValues.set(name, [value]);
+  else values.push(value);
+}
+
 /** API Gateway passes path parameters decoded; a malformed escape stays as it was sent. */
 function decodePathValue(value: string): string {
+  if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
   } catch {
@@ -205,6 +228,13 @@ function decodePathValue(value: string): string {
 
 function lambdaContext(endpoint: EndpointDefinition, requestId: string): Context {
   return invocationContext({ functionName: `traffic-manager-local-${endpoint.id}`, requestId, timeoutMs: localFunctionTimeoutMs });
+}
+
+const noBody = Buffer.alloc(0);
+
+/** HTTP/1.1 framing: without either header a request has no body (a GET, mostly). */
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
 }
 
 /**
@@ -242,14 +272,27 @@ async function withIntegrationTimeout(
   }
 }
 
+/**
+ * Writes the function's result as API Gateway does: its headers, and a Content-Length (a
+ * body of known length, never chunked; none on a 204 or 304, which have no body).
+ */
 function writeResult(response: ServerResponse, result: APIGatewayProxyResult): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
-    headers[name] = values.map(String);
+  // A flat list of names and values: cheaper for Node than an object. A name in both
+  // `headers` and `multiValueHeaders` takes the latter's values.
+  const multiValueHeaders = result.multiValueHeaders ?? {};
+  const headers: string[] = [];
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    if (!Object.hasOwn(multiValueHeaders, name) && name.toLowerCase() !== 'content-length') headers.push(name, String(value));
+  }
+  for (const [name, values] of Object.entries(multiValueHeaders)) {
+    if (name.toLowerCase() !== 'content-length') for (const value of values) headers.push(name, String(value));
+  }
+  const body = result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body;
+  if (result.statusCode !== 204 && result.statusCode !== 304) {
+    headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
   }
   response.writeHead(result.statusCode, headers);
-  response.end(result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body);
+  response.end(body);
 }
 
 interface Refusal {
@@ -307,6 +350,7 @@ async function refuseUnparsed(socket: Socket, error: HttpError): Promise<void> {
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = (options.endpoints ?? endpointList).map((endpoint) => compile(endpoint, options.clock));
+  const routesByMethod: ReadonlyMap<string, CompiledRoute[]> = Map.groupBy(routes, (route) => route.endpoint.method);
   const throttle = options.throttle ?? true;
   const stageBucket = new TokenBucket(options.stageThrottle ?? throttles.stage, options.clock);
   const timeoutMs = options.integrationTimeoutMs ?? integrationTimeoutMs;
@@ -326,14 +370,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
   async function handle(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const candidates = routes
-      .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
-      .filter((candidate) => candidate.match !== null);
-    const found = candidates.find((candidate) => candidate.route.endpoint.method === request.method);
-    if (found?.match == null) {
-      const error = new NotFoundError(
-        candidates.length > 0 ? `${request.method} is not supported here.` : 'No such resource.',
-      );
+    const found = matchRoute(routesByMethod.get(request.method ?? '') ?? [], url.pathname);
+    if (found === undefined) {
+      const otherMethods = matchRoute(routes, url.pathname) !== undefined;
+      const error = new NotFoundError(otherMethods ? `${request.method} is not supported here.` : 'No such resource.');
       await refuse(request, response, error, requestId, url.pathname);
       return;
     }
@@ -344,14 +384,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return;
       }
     }
-    const body = await readBody(request);
+    const body = hasBody(request) ? await readBody(request) : noBody;
     if (body === undefined) {
       const error = new PayloadTooLargeError(`API Gateway accepts at most ${maxRequestBytes} bytes.`);
       await refuse(request, response, error, requestId, url.pathname);
       return;
     }
     const event = toProxyEvent(request, url, found.route, found.match.slice(1), body, requestId);
-    const handler = await loadHandler(found.route.endpoint.entry);
+    const { entry } = found.route.endpoint;
+    const handler = loadedHandlers.get(entry) ?? (await loadHandler(entry));
     const invocation = invocationSlots.run(() => {
       const context = lambdaContext(found.route.endpoint, requestId);
       return runInvocation(context, () => handler(event, context));

@@ -52,7 +52,28 @@ export const defaultMetricsNamespace = 'TrafficManager';
 export const observabilityEnv = {
   POWERTOOLS_SERVICE_NAME: z._default(nonEmpty, defaultServiceName),
   POWERTOOLS_METRICS_NAMESPACE: z._default(nonEmpty, defaultMetricsNamespace),
+  /** `false` turns tracing off; anything else (or unset) leaves it to where the code runs. */
+  POWERTOOLS_TRACE_ENABLED: z.optional(z.string().check(z.trim(), z.toLowerCase())),
+  /** Set by the Lambda runtime (`AWS_Lambda_nodejs24.x`); unset locally and in tests. */
+  AWS_EXECUTION_ENV: z.optional(z.string().check(z.trim())),
+  /** Set by SAM's local emulation, where there is no X-Ray daemon. */
+  AWS_SAM_LOCAL: z.optional(z.string().check(z.trim())),
 };
+
+/**
+ * Whether Powertools' tracer will trace, by its own rule (Tracer.setTracingEnabled): only in
+ * Lambda (not SAM local nor Amplify's mock) and unless POWERTOOLS_TRACE_ENABLED is `false`.
+ * Deployed functions have active tracing and set neither, so they trace.
+ */
+export function tracingEnabled(env: Readonly<z.infer<z.ZodMiniObject<typeof observabilityEnv>>>): boolean {
+  const executionEnv = env.AWS_EXECUTION_ENV ?? '';
+  return (
+    env.POWERTOOLS_TRACE_ENABLED !== 'false' &&
+    executionEnv !== '' &&
+    executionEnv !== 'AWS_Lambda_amplify-mock' &&
+    (env.AWS_SAM_LOCAL ?? '') === ''
+  );
+}
 
 export const tableEnv = { TABLE_NAME: nonEmpty };
 export const busEnv = { EVENT_BUS_NAME: nonEmpty };

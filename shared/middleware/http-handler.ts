@@ -60,7 +60,10 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
 
-/** Per-invocation state the middlewares hand to each other, keyed by the Lambda context. */
+/**
+ * Per-invocation state the middlewares hand to each other in Middy's `request.internal`, and
+ * to the handler through the context (Middy's way: handlers see only event and context).
+ */
 interface RequestState {
   requestId: string;
   correlationId: string | undefined;
@@ -86,21 +89,31 @@ function echoedRequestId(event: APIGatewayProxyEvent): string {
 /** Time kept back from the function's timeout to answer after the last AWS call gives up. */
 const ANSWER_MARGIN_MS = 500;
 
-const requestState = new WeakMap<Context, RequestState>();
+interface HttpInternal extends Record<string, unknown> {
+  requestState?: RequestState;
+}
 
-function stateOf(context: Context, event: APIGatewayProxyEvent): RequestState {
-  let state = requestState.get(context);
-  if (state === undefined) {
-    state = { requestId: event.requestContext.requestId, correlationId: callerRequestId(event.headers['x-request-id']) };
-    requestState.set(context, state);
-  }
-  return state;
+/** The handler's context: the Lambda context, and the state the middlewares prepared. */
+interface HttpContext extends Context {
+  requestState?: RequestState;
+}
+
+type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext, HttpInternal>;
+type HttpRequest = Parameters<NonNullable<HttpMiddleware['before']>>[0];
+
+function stateOf(request: HttpRequest): RequestState {
+  const { internal, event } = request;
+  internal.requestState ??= {
+    requestId: event.requestContext.requestId,
+    correlationId: callerRequestId(event.headers['x-request-id']),
+  };
+  return internal.requestState;
 }
 
 /** Sets the correlation id and echoes it on every response, success or problem. */
-const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+const requestIdMiddleware = (): HttpMiddleware => ({
   before: (request) => {
-    const { requestId, correlationId } = stateOf(request.context, request.event);
+    const { requestId, correlationId } = stateOf(request);
     logger.appendKeys({ correlation_id: correlationId ?? requestId, request_id: requestId });
     // Counted on the way in, so even a response that ends the chain early is counted.
     metrics.addMetric(metricNames.requests, 'Count', 1);
@@ -113,10 +126,10 @@ const requestIdMiddleware = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
 });
 
 /** Registered last, so its `onError` runs first: every error becomes a problem body. */
-const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+const errorMapper = (): HttpMiddleware => ({
   onError: (request) => {
-    const { error, event, context } = request;
-    const { requestId, correlationId } = stateOf(context, event);
+    const { error, event } = request;
+    const { requestId, correlationId } = stateOf(request);
     if (error instanceof HttpError && error.status < 500) {
       metrics.addMetric(metricNames.clientErrors, 'Count', 1);
       logger.info('request refused', {
@@ -142,13 +155,14 @@ const errorMapper = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResul
   },
 });
 
-type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
-
 /**
  * Middy skips every `after` when a `before` answers early (an idempotent replay), so the
  * headers every response must carry are added here from the same middlewares.
  */
-function finishingEarlyResponses(middleware: HttpMiddleware, finishers: HttpMiddleware[]): HttpMiddleware {
+function finishingEarlyResponses(
+  middleware: MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>,
+  finishers: HttpMiddleware[],
+): HttpMiddleware {
   return {
     ...middleware,
     before: async (request) => {
@@ -162,13 +176,11 @@ function finishingEarlyResponses(middleware: HttpMiddleware, finishers: HttpMidd
 }
 
 /** Authenticates and authorises from the endpoint table, then validates path, query, body. */
-function inputMiddleware(
-  endpoint: EndpointDefinition,
-): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+function inputMiddleware(endpoint: EndpointDefinition): HttpMiddleware {
   return {
     before: async (request) => {
-      const { event, context } = request;
-      const state = stateOf(context, event);
+      const { event } = request;
+      const state = stateOf(request);
       const headers = event.headers as Record<string, string | undefined>;
       if (endpoint.scopes !== null) {
         state.principal = await authenticate(headers.authorization);
@@ -184,6 +196,7 @@ function inputMiddleware(
       const query = parseOrThrow(endpoint.query ?? noQuery, event.queryStringParameters ?? {}, 'query parameters', 'query');
       state.query = endpoint.query ? query : undefined;
       state.body = endpoint.body ? parseOrThrow(endpoint.body, parseJsonBody(event), 'request body') : undefined;
+      request.context.requestState = state;
     },
   };
 }
@@ -202,8 +215,10 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   const { endpoint, run } = options;
   if (endpoint.scopes !== null) verifierOnce();
 
-  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const state = stateOf(context, event);
+  const core = async (event: APIGatewayProxyEvent, context: HttpContext): Promise<APIGatewayProxyResult> => {
+    const state = context.requestState;
+    // Set by the input middleware, which always runs before the handler.
+    if (state === undefined) throw new Error('httpHandler: the handler ran before the input middleware');
     const result = await run({
       params: state.params,
       query: state.query,
@@ -226,7 +241,7 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   };
 
   const securityHeaders = httpSecurityHeaders();
-  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(core, {
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext, HttpInternal>(core, {
     // Middy answers for a handler still running just before Lambda's timeout. The calls
     // inside stop at the request's deadline first, so this is the last resort: a write
     // that got this far may have committed, anything else committed nothing.

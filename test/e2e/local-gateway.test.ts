@@ -53,6 +53,29 @@ describe('the local API gateway', () => {
     expect(JSON.stringify(problem.errors)).toContain('constructor');
   });
 
+  it("sends each answer with its body's length, never chunked, as API Gateway does", async () => {
+    const token = await mintLocalToken({ tenant: 'gateway-probe', scope: 'routes:read' });
+    const answers = [
+      await fetch(`${server.url}/openapi.json`),
+      await fetch(`${server.url}/v1/tenants/gateway-probe/routes`, { headers: { Authorization: `Bearer ${token}` } }),
+      await fetch(`${server.url}/v1/tenants/gateway-probe/routes`, { headers: { Authorization: 'Bearer ünïcode' } }),
+    ];
+    for (const response of answers) {
+      const body = Buffer.from(await response.arrayBuffer());
+      expect(response.headers.get('transfer-encoding')).toBeNull();
+      expect(response.headers.get('content-length')).toBe(String(body.length));
+    }
+  });
+
+  it('tells a method the resource does not support from a resource that does not exist', async () => {
+    const wrongMethod = await fetch(`${server.url}/health/live`, { method: 'POST' });
+    expect(wrongMethod.status).toBe(404);
+    expect(((await wrongMethod.json()) as { detail: string }).detail).toBe('POST is not supported here.');
+    const nowhere = await fetch(`${server.url}/health/nowhere`);
+    expect(nowhere.status).toBe(404);
+    expect(((await nowhere.json()) as { detail: string }).detail).toBe('No such resource.');
+  });
+
   it('answers a malformed percent-escape in a path parameter', async () => {
     const response = await fetch(`${server.url}/v1/tenants/%E0%A4%A/routes`);
     expect(response.status).toBe(401);
