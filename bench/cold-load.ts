@@ -21,7 +21,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { SignJWT } from 'jose';
 import type { Route } from '#shared/domain/route.schema';
 import type { BuiltBundle } from './bundles.ts';
-import { handlerEnvironment } from './environment.ts';
+import { deployedTracing, handlerEnvironment } from './environment.ts';
 import { shuffle } from './stats.ts';
 
 const run = promisify(execFile);
@@ -113,7 +113,8 @@ function startStandInDynamoDb(): Promise<Server> {
 async function loadOnce(target: LoadTarget, env: NodeJS.ProcessEnv, requestFile: string | undefined): Promise<LoadSample> {
   const args = [loader, pathToFileURL(target.bundle.file).href, ...(requestFile === undefined ? [] : [requestFile])];
   const { stdout } = await run(process.execPath, args, {
-    env: { ...handlerEnvironment(target.bundle.variant.nodeOptions), ...env },
+    // Tracing on, as deployed functions have it: the tracer and the X-Ray SDK load at import.
+    env: { ...handlerEnvironment(target.bundle.variant.nodeOptions), ...deployedTracing, ...env },
     timeout: 30_000,
   });
   const last = stdout.trim().split('\n').at(-1) ?? '';

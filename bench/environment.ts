@@ -1,8 +1,8 @@
 /**
  * The environment a bundled handler needs at import (cold start), as `ServiceFunction` and
  * `bindTable`/`bindBus` set it in AWS, with a throwaway public JWK instead of a JWKS URL.
- * Tracing off (no X-Ray daemon here) and metrics disabled (no EMF lines on stdout) unless
- * a benchmark asks for them.
+ * Tracing off and metrics disabled (no EMF lines on stdout) unless a benchmark asks for
+ * them: `deployedTracing` turns tracing on as deployed functions have it.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { metricsNamespace, powertoolsServiceName } from '#infra/constructs/service-function';
@@ -29,3 +29,17 @@ export function handlerEnvironment(nodeOptions: string): NodeJS.ProcessEnv {
     NODE_OPTIONS: nodeOptions,
   };
 }
+
+/**
+ * Tracing on as in a deployed function (active tracing): in Lambda by Powertools' rule and the
+ * X-Ray SDK's, with an unsampled trace id, as most requests are under X-Ray's default sampling
+ * (one a second, then 5%), and the daemon's address a port nobody listens on. With it,
+ * shared/observability.ts loads Powertools' tracer and the X-Ray SDK, as in AWS.
+ */
+export const deployedTracing = {
+  POWERTOOLS_TRACE_ENABLED: 'true',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  LAMBDA_TASK_ROOT: '/var/task',
+  _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
+  AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2999',
+};

@@ -20,6 +20,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { localNames } from '#infra/resources';
 import { startEmulator } from '#local/emulator';
 import { localFunctionEnvironment } from '#local/environment';
+import { deployedTracing } from './environment.ts';
 import { provision } from '#local/provision';
 import { mintLocalToken } from '#local/token';
 import { apiGatewayEvent, lambdaContext } from '#test/support/api-gateway-event';
@@ -64,19 +65,7 @@ type Message = { type: 'start' } | ({ type: 'hot' } & HotRequest) | { type: 'sto
  */
 if (process.env.BENCH_XRAY_HOOK === '1') await import('aws-xray-sdk-core');
 
-/**
- * `BENCH_TRACE_ON=1`: tracing on as in a deployed function (active tracing): in Lambda by
- * Powertools' rule and the X-Ray SDK's, with an unsampled trace id, as most requests are
- * under X-Ray's default sampling (one a second, then 5%), and the daemon's address a port
- * nobody listens on. Set before the functions are imported.
- */
-const deployedTracing = {
-  POWERTOOLS_TRACE_ENABLED: 'true',
-  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-  LAMBDA_TASK_ROOT: '/var/task',
-  _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
-  AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2999',
-};
+/** `BENCH_TRACE_ON=1`: tracing on as in a deployed function (`deployedTracing`), set before the functions are imported. */
 
 const emulator = await startEmulator();
 let closeServer: (() => Promise<void>) | undefined;
