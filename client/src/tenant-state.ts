@@ -9,7 +9,9 @@
  * shared/domain/route.schema.ts; a body that fails them is refused as a whole and the last
  * good state stays.
  */
-import type { Route, Rule, Version } from '../../shared/domain/route.schema.ts';
+import type { ChangePage, FeedChange, Route, Rule, Version } from '../../shared/domain/route.schema.ts';
+
+export type { ChangePage, FeedChange };
 import { ChangeFeedError } from './errors.ts';
 
 /** The key of a route within a tenant: `service/env`. */
@@ -168,22 +170,6 @@ export function diffStates(before: TenantState | undefined, after: TenantState):
   });
 }
 
-/** One entry of the change feed (`GET /v1/tenants/{tenant}/changes`), checked. */
-export interface FeedChange {
-  seq: number;
-  service: string;
-  env: string;
-  revision: number;
-  kind: 'created' | 'updated' | 'deleted';
-  /** The route after the change; null exactly when `kind` is `deleted`. */
-  route: Route | null;
-}
-
-/** One page of the change feed: changes in `seq` order, and the tenant's newest `seq`. */
-export interface ChangePage {
-  items: FeedChange[];
-  latest: number;
-}
 
 const changeKinds: ReadonlySet<string> = new Set<FeedChange['kind']>(['created', 'updated', 'deleted']);
 
@@ -210,6 +196,7 @@ export function parseChangePage(body: unknown, tenant: string): ChangePage {
       revision: integerAt(change.revision, `${path}.revision`, 1),
       kind: kind as FeedChange['kind'],
       route: change.route === null ? null : parseRoute(change.route, `${path}.route`),
+      occurredAt: stringAt(change.occurredAt, `${path}.occurredAt`),
     };
     if ((parsed.route === null) !== (parsed.kind === 'deleted')) throw pageError(`${path}.route`, 'must be null exactly when the route was deleted');
     if (parsed.route !== null) {

@@ -125,12 +125,36 @@ export const RevisionSchema = z.withMeta(
   { id: 'Revision' },
 );
 
+/** One entry of the change feed (`GET /v1/tenants/{tenant}/changes`). */
+export const ChangeSchema = z.withMeta(
+  z.object({
+    seq: z.int().check(z.minimum(1)),
+    service: z.string(),
+    env: z.string(),
+    revision: z.int().check(z.minimum(1)),
+    kind: z.enum(['created', 'updated', 'deleted']),
+    route: z.withMeta(z.nullable(RouteSchema), { description: 'The route after the change; null when deleted.' }),
+    occurredAt: z.iso.datetime(),
+  }),
+  { id: 'Change' },
+);
+/** A page of the change feed: changes in `seq` order, and the tenant's latest `seq`. */
+export const ChangeListSchema = z.withMeta(
+  z.object({
+    items: z.array(ChangeSchema),
+    latest: z.withMeta(z.int().check(z.minimum(0)), { description: "The tenant's latest sequence; 0 when it has no change." }),
+  }),
+  { id: 'ChangeList' },
+);
+
 export type Version = z.infer<typeof VersionSchema>;
 export type VersionState = z.infer<typeof VersionStateSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
 export type Route = z.infer<typeof RouteSchema>;
 export type Revision = z.infer<typeof RevisionSchema>;
 export type ChangeKind = z.infer<typeof ChangeKindSchema>;
+export type FeedChange = z.infer<typeof ChangeSchema>;
+export type ChangePage = z.infer<typeof ChangeListSchema>;
 export type PutRouteBody = z.infer<typeof PutRouteBodySchema>;
 export type PutVersionBody = z.infer<typeof PutVersionBodySchema>;
 export type PatchVersionBody = z.infer<typeof PatchVersionBodySchema>;

@@ -5,6 +5,7 @@
  * and the required scopes from it; the OpenAPI document is generated from it.
  */
 import {
+  ChangeListSchema,
   PatchVersionBodySchema,
   PutRouteBodySchema,
   PutVersionBodySchema,
@@ -90,26 +91,6 @@ const SnapshotSchema = z.withMeta(
   }),
   { id: 'Snapshot' },
 );
-const ChangeSchema = z.withMeta(
-  z.object({
-    seq: z.int().check(z.minimum(1)),
-    service: z.string(),
-    env: z.string(),
-    revision: z.int().check(z.minimum(1)),
-    kind: z.enum(['created', 'updated', 'deleted']),
-    route: z.withMeta(z.nullable(RouteSchema), { description: 'The route after the change; null when deleted.' }),
-    occurredAt: z.iso.datetime(),
-  }),
-  { id: 'Change' },
-);
-const ChangeListSchema = z.withMeta(
-  z.object({
-    items: z.array(ChangeSchema),
-    latest: z.withMeta(z.int().check(z.minimum(0)), { description: "The tenant's latest sequence; 0 when it has no change." }),
-  }),
-  { id: 'ChangeList' },
-);
-
 /** The answer of resolve (API.md, Resolve); `reason` names the step that decided. */
 const ResolutionSchema = z.withMeta(
   z.object({

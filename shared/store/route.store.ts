@@ -7,7 +7,7 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from '../zod.ts';
 import { documentClient, tableName } from '../clients/dynamodb.ts';
-import { RouteSchema, type Revision, type Route } from '../domain/route.schema.ts';
+import { RouteSchema, type ChangePage, type FeedChange, type Revision, type Route } from '../domain/route.schema.ts';
 import { ValidationError } from '../errors/http-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { withDynamoDbErrors } from './dynamodb-errors.ts';
@@ -233,23 +233,6 @@ export async function snapshot(tenant: string, seq?: number): Promise<Snapshot> 
   return { routes, seq: label };
 }
 
-/** One entry of the change feed. */
-export interface ChangeEntry {
-  seq: number;
-  service: string;
-  env: string;
-  revision: number;
-  kind: 'created' | 'updated' | 'deleted';
-  /** The route after the change; null when deleted. */
-  route: Route | null;
-  occurredAt: string;
-}
-
-export interface ChangePage {
-  items: ChangeEntry[];
-  /** The tenant's latest sequence; 0 before its first change. */
-  latest: number;
-}
 
 /**
  * The tenant's revisions after sequence `after`, in sequence order. The index that serves
@@ -288,7 +271,7 @@ export async function listChanges(tenant: string, options: { after: number; limi
     readSequence(tenant, { consistent: true }),
     listRevisionsBySeq(tenant, options),
   ]);
-  const items = revisions.map(({ revision, previous }): ChangeEntry => ({
+  const items = revisions.map(({ revision, previous }): FeedChange => ({
     seq: revision.seq,
     service: revision.service,
     env: revision.env,

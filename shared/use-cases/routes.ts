@@ -5,7 +5,7 @@
  * it directly with a change from shared/domain/route-changes.ts.
  */
 import { rollback } from '../domain/route-changes.ts';
-import type { Revision, Route } from '../domain/route.schema.ts';
+import type { ChangePage, Revision, Route } from '../domain/route.schema.ts';
 import { NotFoundError, RouteNotFoundError } from '../errors/http-errors.ts';
 import { commitChange, type CommitResult, type WriteContext } from '../store/commit-change.ts';
 import {
@@ -17,7 +17,6 @@ import {
   listRoutes,
   readSequence,
   snapshot,
-  type ChangePage,
   type Page,
   type PageOptions,
   type RouteKey,

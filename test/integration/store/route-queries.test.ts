@@ -1,5 +1,5 @@
 import { ValidationError } from '#shared/errors/http-errors';
-import type { Revision, Route } from '#shared/domain/route.schema';
+import type { FeedChange, Revision, Route } from '#shared/domain/route.schema';
 import {
   getRoute,
   listAudit,
@@ -8,7 +8,6 @@ import {
   listRoutes,
   readSequence,
   snapshot,
-  type ChangeEntry,
   type Page,
   type PageOptions,
   type RouteKey,
@@ -250,7 +249,7 @@ describe('snapshot', () => {
 });
 
 /** Each route's content at sequence `seq`, by service (null: deleted), from the change feed. */
-function stateAt(feed: ChangeEntry[], seq: number): (Route | null)[] {
+function stateAt(feed: FeedChange[], seq: number): (Route | null)[] {
   const state = new Map<string, Route | null>();
   for (const entry of feed) if (entry.seq <= seq) state.set(`${entry.service}#${entry.env}`, entry.route);
   return [...state.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, route]) => route);
@@ -262,11 +261,11 @@ function stateAt(feed: ChangeEntry[], seq: number): (Route | null)[] {
  * it; a route deleted (or absent) at `seq` only if a later change created it again; each
  * route once, in order; and nothing that is not in the feed.
  */
-function checkSnapshot(taken: Snapshot, feed: ChangeEntry[]): void {
+function checkSnapshot(taken: Snapshot, feed: FeedChange[]): void {
   const keys = taken.routes.map((route) => `${route.service}#${route.env}`);
   expect(new Set(keys).size).toBe(keys.length);
   expect([...keys].sort()).toEqual(keys);
-  const atSeq = new Map<string, ChangeEntry>();
+  const atSeq = new Map<string, FeedChange>();
   for (const entry of feed) if (entry.seq <= taken.seq) atSeq.set(`${entry.service}#${entry.env}`, entry);
   for (const [name, entry] of atSeq) {
     const inSnapshot = taken.routes.find((route) => `${route.service}#${route.env}` === name);

@@ -312,6 +312,7 @@ describe('applyChanges', () => {
     revision,
     kind,
     route: kind === 'deleted' ? null : sampleRoute(tenant, 'checkout', revision),
+    occurredAt: '2026-12-01T00:00:00.000Z',
   });
 
   it('refuses a change whose revision skips one of the route, or a creation of a route held live', () => {

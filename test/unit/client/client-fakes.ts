@@ -4,7 +4,7 @@
  * The client's loop ends every cycle by scheduling its next timer, so `nextTimer()` is the
  * point where a cycle (request, state, disk write, events) has finished.
  */
-import type { Route } from '#shared/domain/route.schema';
+import type { FeedChange, Route } from '#shared/domain/route.schema';
 import type { Scheduler, ScheduledTimer } from '../../../client/index.ts';
 
 interface PendingTimer {
@@ -122,17 +122,6 @@ export function sampleRoute(tenant: string, service: string, revision: number, w
   };
 }
 
-/** One entry of the fake feed, as `GET /v1/tenants/{t}/changes` lists it. */
-export interface FakeChange {
-  seq: number;
-  service: string;
-  env: string;
-  revision: number;
-  kind: 'created' | 'updated' | 'deleted';
-  route: Route | null;
-  occurredAt: string;
-}
-
 /** What the fake answers to the next `/changes` request instead of the feed. */
 export type FeedOverride = { status: number; body?: string; retryAfter?: string } | { raw: string } | { refuse: true };
 
@@ -146,7 +135,7 @@ export type FeedOverride = { status: number; body?: string; retryAfter?: string 
  */
 export class FakeTenantApi {
   readonly requests: RecordedRequest[] = [];
-  readonly history: FakeChange[] = [];
+  readonly history: FeedChange[] = [];
   /** Answers for the next `/changes` requests, in order, before the feed itself answers. */
   feedScript: FeedOverride[] = [];
   /** The feed shows changes up to `latest - indexLag` (an eventually consistent index). */
@@ -201,7 +190,7 @@ export class FakeTenantApi {
     return new Response('{"status":404}', { status: 404 });
   };
 
-  #record(service: string, revision: number, kind: FakeChange['kind'], route: Route | null): void {
+  #record(service: string, revision: number, kind: FeedChange['kind'], route: Route | null): void {
     this.#revisions.set(service, revision);
     if (route === null) this.#live.delete(service);
     else this.#live.set(service, route);
