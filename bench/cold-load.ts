@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -160,6 +160,7 @@ export async function measureColdLoads(
     }
   } finally {
     dynamoDb.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   return samples;
 }

@@ -280,14 +280,18 @@ function writeResult(response: ServerResponse, result: APIGatewayProxyResult): v
   // A flat list of names and values: cheaper for Node than an object. A name in both
   // `headers` and `multiValueHeaders` takes the latter's values.
   const multiValueHeaders = result.multiValueHeaders ?? {};
+  const multiValueNames = new Set(Object.keys(multiValueHeaders).map((name) => name.toLowerCase()));
   const headers: string[] = [];
   for (const [name, value] of Object.entries(result.headers ?? {})) {
-    if (!Object.hasOwn(multiValueHeaders, name) && name.toLowerCase() !== 'content-length') headers.push(name, String(value));
+    const lowerCase = name.toLowerCase();
+    if (!multiValueNames.has(lowerCase) && lowerCase !== 'content-length') headers.push(name, String(value));
   }
   for (const [name, values] of Object.entries(multiValueHeaders)) {
     if (name.toLowerCase() !== 'content-length') for (const value of values) headers.push(name, String(value));
   }
-  const body = result.isBase64Encoded === true ? Buffer.from(result.body, 'base64') : result.body;
+  // `body` is typed as always there, but a handler may leave it out: send it empty, as before.
+  const text = (result.body as string | undefined) ?? '';
+  const body = result.isBase64Encoded === true ? Buffer.from(text, 'base64') : text;
   if (result.statusCode !== 204 && result.statusCode !== 304) {
     headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
   }

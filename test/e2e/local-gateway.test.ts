@@ -67,6 +67,26 @@ describe('the local API gateway', () => {
     }
   });
 
+  it('sends a 204 and a 304 with neither a body nor a length', async () => {
+    const token = await mintLocalToken({ tenant: 'gateway-empty', scope: 'routes:read routes:write' });
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const route = `${server.url}/v1/tenants/gateway-empty/routes/checkout/prod`;
+    const body = JSON.stringify({ versions: { v1: { url: 'https://v1.example.com', weight: 1, state: 'active' } } });
+    expect((await fetch(route, { method: 'PUT', headers, body })).status).toBe(201);
+    const snapshot = await fetch(`${server.url}/v1/tenants/gateway-empty/snapshot`, { headers });
+    const etag = snapshot.headers.get('etag') ?? '';
+    const answers = [
+      await fetch(`${server.url}/v1/tenants/gateway-empty/snapshot`, { headers: { ...headers, 'If-None-Match': etag } }),
+      await fetch(route, { method: 'DELETE', headers }),
+    ];
+    expect(answers.map((response) => response.status)).toEqual([304, 204]);
+    for (const response of answers) {
+      expect(response.headers.get('content-length')).toBeNull();
+      expect(response.headers.get('transfer-encoding')).toBeNull();
+      expect((await response.arrayBuffer()).byteLength).toBe(0);
+    }
+  });
+
   it('tells a method the resource does not support from a resource that does not exist', async () => {
     const wrongMethod = await fetch(`${server.url}/health/live`, { method: 'POST' });
     expect(wrongMethod.status).toBe(404);

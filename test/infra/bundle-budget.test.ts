@@ -32,6 +32,16 @@ describe('function bundles', () => {
     expect(over).toEqual([]);
   });
 
+  it("bundles Powertools' tracer and the X-Ray SDK in every function that traces (imported where tracing is on, never left external)", () => {
+    const withoutTracer = bundles
+      .filter((bundle) => {
+        const inputs = Object.keys(bundle.metafile.inputs);
+        return !(inputs.some((file) => file.includes('node_modules/aws-xray-sdk-core/')) && inputs.some((file) => file.includes('node_modules/@aws-lambda-powertools/tracer/')));
+      })
+      .map((bundle) => bundle.entry);
+    expect(withoutTracer).toEqual([]);
+  });
+
   it('bundles zod/mini, never classic zod (about 100 KiB more in every bundle)', () => {
     for (const bundle of bundles) {
       const classic = [...bundle.inputBytes.keys()].filter((input) => input.includes('zod/v4/classic/'));
