@@ -90,8 +90,9 @@ export class ChangeFeedFollower implements StateFollower {
       if (state.seq === latest) break;
     }
     if (state === current) return latest === current.seq ? { kind: 'unchanged' } : 'snapshot';
-    // Behind `latest` here only while the index catches up; the next round continues.
-    return { kind: 'replaced', state };
+    // Behind `latest` here only while the index catches up; the next round continues, and
+    // until then the state is not confirmed current.
+    return state.seq < latest ? { kind: 'replaced', state, confirmed: false } : { kind: 'replaced', state };
   }
 
   async #page(after: number, signal: AbortSignal): Promise<ChangePage> {

@@ -312,7 +312,7 @@ export class TrafficManagerClient {
     const sentAt = this.#scheduler.now();
     const outcome = await this.#follower.follow(this.#state, this.#abort.signal);
     if (this.#closed) return;
-    this.#confirmedAt = sentAt;
+    if (outcome.kind === 'unchanged' || outcome.confirmed !== false) this.#confirmedAt = sentAt;
     if (outcome.kind === 'unchanged') {
       await this.#persist(false);
       return;

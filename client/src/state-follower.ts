@@ -12,8 +12,12 @@ import { parseSnapshot, type TenantState } from './tenant-state.ts';
 export type FollowOutcome =
   /** The server confirmed that `current` is still the tenant's state. */
   | { kind: 'unchanged' }
-  /** The state to hold from now on (it may equal the current one in content). */
-  | { kind: 'replaced'; state: TenantState };
+  /**
+   * The state to hold from now on (it may equal the current one in content). `confirmed:
+   * false` when the server showed that it is not yet the newest (the change feed's index
+   * lagging): newer than what was held, but `staleness()` keeps counting.
+   */
+  | { kind: 'replaced'; state: TenantState; confirmed?: false };
 
 export interface StateFollower {
   /**

@@ -169,6 +169,8 @@ class EventSender<T extends PendingEvent = PendingEvent> {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #busName: string;
   #draining = false;
+  /** The wave whose PutEvents calls are under way: failed too if the drain itself fails. */
+  #inFlight: Queued<T>[] = [];
 
   constructor(options: PublishOptions = {}) {
     this.#retry = options.retry ?? defaultRetryPolicy;
@@ -203,19 +205,25 @@ class EventSender<T extends PendingEvent = PendingEvent> {
   }
 
   async #drain(): Promise<void> {
-    try {
-      // Callers hand over a batch's events in one go (Powertools' processor starts every
-      // record's handler at once): wait for all of them, so that the first wave holds them all.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await this.#sendWaves();
-    } catch (error) {
-      // Not expected (failed calls are caught where they are made), but nothing may wait forever.
-      const reason = `publishing failed: ${error instanceof Error ? error.message : String(error)}`;
-      for (const queue of [...this.#queues.values()]) for (const queued of queue) this.#fail(queued, reason);
-    } finally {
-      // In the same turn as the last check of the queues: a later send starts a new drain.
-      this.#draining = false;
-    }
+    do {
+      try {
+        // Callers hand over a batch's events in one go (Powertools' processor starts every
+        // record's handler at once): wait for all of them, so that the first wave holds them all.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.#sendWaves();
+      } catch (error) {
+        // Not expected (failed calls are caught where they are made), but nothing may wait
+        // forever: neither the wave in flight nor what is still queued.
+        const reason = `publishing failed: ${error instanceof Error ? error.message : String(error)}`;
+        for (const queued of this.#inFlight) this.#fail(queued, reason);
+        for (const queue of [...this.#queues.values()]) for (const queued of queue) this.#fail(queued, reason);
+      } finally {
+        this.#inFlight = [];
+      }
+      // A send may land after the last check of the queues and before this line: its event
+      // is in a queue, and no other drain runs, so this one goes round again.
+    } while (this.#queues.size > 0);
+    this.#draining = false;
   }
 
   async #sendWaves(): Promise<void> {
@@ -240,9 +248,11 @@ class EventSender<T extends PendingEvent = PendingEvent> {
         }
         wave.push({ queued, entry, size });
       }
+      this.#inFlight = wave.map(({ queued }) => queued);
       const chunks = chunkEntries(wave, (pending) => pending.size);
       // The whole wave settles before its events do, so the next wave gathers every route again.
       const outcomes = await Promise.all(chunks.map((chunk) => this.#putWithRetry(chunk)));
+      this.#inFlight = [];
       for (const { published, failures } of outcomes) {
         for (const queued of published) queued.published();
         for (const { item: queued, reason } of failures) this.#fail(queued, reason);

@@ -380,6 +380,27 @@ describe('the client following the change feed (the default)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('does not count a round that the lagging index cut short as confirming the state', async () => {
+    const api = tenantWith('checkout');
+    const { client, scheduler } = harness(api);
+    await client.start();
+    const confirmedAt = scheduler.time;
+    api.put('search');
+    api.put('basket');
+    api.indexLag = 1;
+    await scheduler.nextTimer();
+    await scheduler.cycle();
+    expect(client.route('search', 'prod')?.revision).toBe(1);
+    expect(client.route('basket', 'prod')).toBeUndefined();
+    expect(client.staleness()).toBe(scheduler.time - confirmedAt);
+    expect(client.staleness()).toBeGreaterThan(0);
+    api.indexLag = 0;
+    await scheduler.nextTimer();
+    await scheduler.cycle();
+    expect(client.route('basket', 'prod')?.revision).toBe(1);
+    expect(client.staleness()).toBe(0);
+  });
+
   it('reports a 403 from the feed as an error event and keeps the routes current from the snapshot', async () => {
     const api = tenantWith('checkout');
     const { client, scheduler, errors } = harness(api);

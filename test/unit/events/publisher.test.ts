@@ -10,6 +10,8 @@ import {
   splitResults,
   type PendingEvent,
 } from '#shared/events/publisher';
+import type { PutEventsCommandInput, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { eventBridgeClient } from '#shared/clients/eventbridge';
 import { RouteEventDetailSchema, routeEventId } from '#shared/events/route-event.schema';
 import { parseRevisionItem } from '#shared/store/revision-item';
 import { passesPublisherFilter } from '#shared/events/stream-mapping';
@@ -178,3 +180,36 @@ describe('publishEvents without a call to make', () => {
     expect(report.failed[0]?.reason).toMatch(/over the 262144-byte PutEvents limit/);
   });
 });
+
+describe('publishEvents when the publishing itself breaks', () => {
+  const pending = (routeKey: string, revision: number): PendingEvent => ({ routeKey, sequenceNumber: `${routeKey}${revision}`, event: eventOf(revision) });
+
+  it('settles every event, in flight or queued, when waiting between retries fails', async () => {
+    // The bus answers every entry failed, at the SDK's first step (no network): the sender
+    // then waits to retry, and the wait itself throws.
+    const allFailed = () => async (args: { input: object }) => {
+      const entries = (args.input as PutEventsCommandInput).Entries ?? [];
+      const output: PutEventsCommandOutput = {
+        $metadata: {},
+        FailedEntryCount: entries.length,
+        Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'unit' })),
+      };
+      return { output, response: {} };
+    };
+    eventBridgeClient.middlewareStack.add(allFailed, { step: 'initialize', name: 'unitAllEntriesFailed' });
+    try {
+      const report = await publishEvents([pending('A', 3), pending('A', 4), pending('B', 3)], {
+        sleep: () => Promise.reject(new Error('the clock is gone')),
+      });
+      expect(report.published).toEqual([]);
+      expect(Object.fromEntries(report.failed.map(({ item, reason }) => [item.sequenceNumber, reason]))).toEqual({
+        A3: 'publishing failed: the clock is gone',
+        A4: blockedReason,
+        B3: 'publishing failed: the clock is gone',
+      });
+    } finally {
+      eventBridgeClient.middlewareStack.remove('unitAllEntriesFailed');
+    }
+  });
+});
+
