@@ -123,14 +123,18 @@ export function routeItemWrite(change: Change): DynamoDBRecord {
 /**
  * Runs stream records through the publisher's record handler in Powertools' batch
  * processor, as the Lambda handler does, and returns what it published and what failed.
+ * What failed is what Lambda is told (the batch response's item failures, by sequence
+ * number), checked against what the publisher recorded, with the publisher's reasons.
  */
 export async function publishStreamRecords(
   records: DynamoDBRecord[],
   options: PublishOptions = {},
 ): Promise<{ published: number; failures: Map<string, string> }> {
   const publisher = new StreamRecordPublisher(options);
-  await processPartialResponse({ Records: records }, publisher.handleRecord, new BatchProcessor(EventType.DynamoDBStreams), {
+  const response = await processPartialResponse({ Records: records }, publisher.handleRecord, new BatchProcessor(EventType.DynamoDBStreams), {
     throwOnFullBatchFailure: false,
   });
-  return { published: publisher.published, failures: publisher.failures };
+  const reported = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+  expect(new Set(reported)).toEqual(new Set(publisher.failures.keys()));
+  return { published: publisher.published, failures: new Map(reported.map((id) => [id, publisher.failures.get(id) ?? ''])) };
 }
