@@ -6,10 +6,9 @@
  * quota (500 tokens per client, 5 per retried error, 10 per retried timeout, 1 returned per
  * success), so once a dependency keeps failing the quota runs dry and calls fail at their
  * first error instead of multiplying the load. Each attempt has a connection timeout and a
- * request timeout; and every call is abandoned at the invocation's deadline (`runWithin`),
- * so the function answers before Lambda would kill it.
+ * request timeout; and every call is abandoned at the invocation's deadline
+ * (`./deadline.ts`), so the function answers before Lambda would kill it.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { awsEnv, parseEnv } from '../config.ts';
@@ -40,35 +39,3 @@ export const awsClientConfig = {
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
   },
 } as const;
-
-/** The deadline (epoch ms) of the invocation running in this async context, if any. */
-const invocationDeadline = new AsyncLocalStorage<number>();
-
-/** Runs `work` with every AWS call inside it abandoned at `deadline` (epoch milliseconds). */
-export function runWithin<T>(deadline: number, work: () => Promise<T>): Promise<T> {
-  return invocationDeadline.run(deadline, work);
-}
-
-/** A signal that aborts at the current invocation's deadline; undefined outside one. */
-function deadlineSignal(): AbortSignal | undefined {
-  const deadline = invocationDeadline.getStore();
-  return deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-}
-
-interface Sends {
-  send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
-}
-
-/**
- * Makes every `send` of `client` carry the invocation's deadline as its abort signal (unless
- * the caller gave one). The SDK reads the signal only from `send`'s options, so this is the
- * one place it can be added for every call.
- */
-export function obeyingDeadline<C extends Sends>(client: C): C {
-  const send = client.send.bind(client) as (command: never, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
-  client.send = ((command: never, options?: { abortSignal?: AbortSignal }) => {
-    const abortSignal = options?.abortSignal ?? deadlineSignal();
-    return send(command, abortSignal === undefined ? options : { ...options, abortSignal });
-  }) as C['send'];
-  return client;
-}

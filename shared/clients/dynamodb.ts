@@ -3,7 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseEnv, tableEnv } from '../config.ts';
 import { tracer } from '../observability.ts';
-import { awsClientConfig, obeyingDeadline } from './aws-client-config.ts';
+import { awsClientConfig } from './aws-client-config.ts';
+import { obeyingDeadline } from './deadline.ts';
 
 export const tableName = parseEnv(tableEnv).TABLE_NAME;
 

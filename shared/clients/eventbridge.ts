@@ -2,7 +2,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { busEnv, parseEnv } from '../config.ts';
 import { tracer } from '../observability.ts';
-import { awsClientConfig, obeyingDeadline } from './aws-client-config.ts';
+import { awsClientConfig } from './aws-client-config.ts';
+import { obeyingDeadline } from './deadline.ts';
 
 export const eventBusName = parseEnv(busEnv).EVENT_BUS_NAME;
 

@@ -16,7 +16,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import * as z from '../zod.ts';
 import { authenticate, authorize, verifierOnce } from '../auth/authorizer.ts';
 import type { Principal } from '../auth/principal.ts';
-import { runWithin } from '../clients/aws-client-config.ts';
+import { runWithin } from '../clients/deadline.ts';
 import { httpEnv, parseEnv } from '../config.ts';
 import { HttpError, OutcomeUnknownError, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors/http-errors.ts';
 import type { EndpointDefinition } from '../http/endpoints.ts';
