@@ -15,15 +15,13 @@ import {
   ChangeFeedFollower,
   createClient,
   SnapshotFetchError,
-  type ChangeEvent,
   type ClientOptions,
   type FollowOutcome,
   type TenantState,
-  type TrafficManagerClient,
 } from '../../../client/index.ts';
 import { applyChanges, parseSnapshot, type FeedChange, type SequencedState } from '../../../client/src/tenant-state.ts';
 import { seededRandom } from '#test/support/seeded-random';
-import { FakeSnapshotEndpoint, FakeTenantApi, ManualScheduler, sampleRoute } from './client-fakes.ts';
+import { clientHarness, closeHarnessClients, FakeSnapshotEndpoint, FakeTenantApi, sampleRoute, type ClientHarness } from './client-fakes.ts';
 
 const tenant = 'acme';
 const baseUrl = 'https://api.example/prod';
@@ -329,30 +327,9 @@ describe('applyChanges', () => {
 });
 
 describe('the client following the change feed (the default)', () => {
-  const open: TrafficManagerClient[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
-  });
+  afterEach(closeHarnessClients);
 
-  function harness(api: FakeTenantApi, options: Partial<ClientOptions> = {}) {
-    const scheduler = new ManualScheduler();
-    const changes: ChangeEvent[] = [];
-    const errors: Error[] = [];
-    const client = createClient({
-      baseUrl,
-      tenant,
-      getToken: () => 'token',
-      fetch: api.fetch,
-      scheduler,
-      random: () => 0.5,
-      pollIntervalMs: 1000,
-      onChange: (event) => changes.push(event),
-      onError: (error) => errors.push(error),
-      ...options,
-    });
-    open.push(client);
-    return { client, scheduler, changes, errors };
-  }
+  const harness = (api: FakeTenantApi, options: Partial<ClientOptions> = {}): ClientHarness => clientHarness(api.fetch, options);
 
   it('reports each change with the seq and ETag a snapshot would carry, and confirms an unchanged tenant', async () => {
     const api = tenantWith('checkout', 'search');

@@ -5,7 +5,14 @@
  * point where a cycle (request, state, disk write, events) has finished.
  */
 import type { FeedChange, Route } from '#shared/domain/route.schema';
-import type { Scheduler, ScheduledTimer } from '../../../client/index.ts';
+import {
+  createClient,
+  type ChangeEvent,
+  type ClientOptions,
+  type Scheduler,
+  type ScheduledTimer,
+  type TrafficManagerClient,
+} from '../../../client/index.ts';
 
 interface PendingTimer {
   dueAt: number;
@@ -224,3 +231,44 @@ export class FakeTenantApi {
     return new Response(JSON.stringify({ items, latest: this.seq }), { status: 200, headers: { 'content-type': 'application/json' } });
   }
 }
+
+/** A client on a manual clock, with the changes and errors it reported. */
+export interface ClientHarness {
+  client: TrafficManagerClient;
+  scheduler: ManualScheduler;
+  changes: ChangeEvent[];
+  errors: Error[];
+}
+
+/** Every client a harness made; `closeHarnessClients()` in an `afterEach` closes them. */
+const harnessClients: TrafficManagerClient[] = [];
+
+/**
+ * A client of tenant `acme` at https://api.example/prod through `fetch`, on a manual clock,
+ * with jitter pinned (0.5: backoff delays sit at 3/4 of their ceiling and poll intervals
+ * exactly on the interval) and a 1 s poll interval; `options` override any of it.
+ */
+export function clientHarness(fetch: typeof globalThis.fetch, options: Partial<ClientOptions> = {}): ClientHarness {
+  const scheduler = new ManualScheduler();
+  const changes: ChangeEvent[] = [];
+  const errors: Error[] = [];
+  const client = createClient({
+    baseUrl: 'https://api.example/prod',
+    tenant: 'acme',
+    getToken: () => 'token',
+    fetch,
+    scheduler,
+    random: () => 0.5,
+    pollIntervalMs: 1000,
+    ...options,
+  });
+  client.on('change', (event) => changes.push(event));
+  client.on('error', (error) => errors.push(error));
+  harnessClients.push(client);
+  return { client, scheduler, changes, errors };
+}
+
+export async function closeHarnessClients(): Promise<void> {
+  await Promise.all(harnessClients.splice(0).map((client) => client.close()));
+}
+

@@ -14,53 +14,25 @@ import path from 'node:path';
 import { endpoints } from '#shared/http/endpoints';
 import {
   ClientClosedError,
-  createClient,
   ResolveError,
   SnapshotFetchError,
-  type ChangeEvent,
   type ClientOptions,
-  type TrafficManagerClient,
 } from '../../../client/index.ts';
-import { FakeSnapshotEndpoint, ManualScheduler, sampleRoute } from './client-fakes.ts';
+import { clientHarness, closeHarnessClients, FakeSnapshotEndpoint, sampleRoute, type ClientHarness } from './client-fakes.ts';
 
 const tenant = 'acme';
 const baseUrl = 'https://api.example/prod';
 
-interface Harness {
-  client: TrafficManagerClient;
+interface Harness extends ClientHarness {
   endpoint: FakeSnapshotEndpoint;
-  scheduler: ManualScheduler;
-  changes: ChangeEvent[];
-  errors: Error[];
 }
 
-const open: TrafficManagerClient[] = [];
-
+/** This file tests the snapshot poller and the client's loop: the snapshot follower. */
 function harness(options: Partial<ClientOptions> = {}, endpoint = new FakeSnapshotEndpoint(tenant)): Harness {
-  const scheduler = new ManualScheduler();
-  const changes: ChangeEvent[] = [];
-  const errors: Error[] = [];
-  const client = createClient({
-    baseUrl,
-    tenant,
-    getToken: () => 'token-1',
-    fetch: endpoint.fetch,
-    scheduler,
-    // 0.5: backoff delays sit at 3/4 of their ceiling and poll intervals exactly on the interval.
-    random: () => 0.5,
-    pollIntervalMs: 1000,
-    follow: 'snapshot',
-    ...options,
-  });
-  client.on('change', (event) => changes.push(event));
-  client.on('error', (error) => errors.push(error));
-  open.push(client);
-  return { client, endpoint, scheduler, changes, errors };
+  return { ...clientHarness(endpoint.fetch, { getToken: () => 'token-1', follow: 'snapshot', ...options }), endpoint };
 }
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((client) => client.close()));
-});
+afterEach(closeHarnessClients);
 
 function statusOf(act: () => unknown): number | undefined {
   try {
