@@ -65,21 +65,23 @@ export interface PageOptions {
   cursor?: string;
 }
 
+/** One item by its key; `consistent` for a read that decides a write. */
+async function getItem(pk: string, sk: string, options: ReadOptions = {}): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await withDynamoDbErrors(() =>
+    documentClient.send(
+      new GetCommand({ TableName: tableName, Key: { [attr.pk]: pk, [attr.sk]: sk }, ConsistentRead: options.consistent ?? false }),
+      { abortSignal: options.abortSignal },
+    ),
+  );
+  return Item;
+}
+
 /**
  * Reads a route. `consistent` for a read that decides a write; the resolve path reads
  * eventually consistent (half the cost, any replica).
  */
 export async function readRoute(key: RouteKey, options: ReadOptions = {}): Promise<ReadRouteResult> {
-  const { Item } = await withDynamoDbErrors(() =>
-    documentClient.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { [attr.pk]: routePk(key), [attr.sk]: ROUTE_SK },
-        ConsistentRead: options.consistent ?? false,
-      }),
-      { abortSignal: options.abortSignal },
-    ),
-  );
+  const Item = await getItem(routePk(key), ROUTE_SK, options);
   if (Item === undefined) return { route: undefined, lastRevision: 0 };
   const item = RouteItemSchema.parse(Item);
   if (item.deleted === true || item.route === undefined) {
@@ -95,16 +97,7 @@ export async function getRoute(key: RouteKey, options: { consistent?: boolean } 
 
 /** The tenant's sequence: the `seq` of its last committed change, 0 before the first. */
 export async function readSequence(tenant: string, options: ReadOptions = {}): Promise<number> {
-  const { Item } = await withDynamoDbErrors(() =>
-    documentClient.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { [attr.pk]: tenantPk(tenant), [attr.sk]: SEQUENCE_SK },
-        ConsistentRead: options.consistent ?? false,
-      }),
-      { abortSignal: options.abortSignal },
-    ),
-  );
+  const Item = await getItem(tenantPk(tenant), SEQUENCE_SK, options);
   return Item === undefined ? 0 : SequenceItemSchema.parse(Item).seq;
 }
 
@@ -114,29 +107,12 @@ export async function findRevisionItem(
   revision: number,
   options: Pick<ReadOptions, 'abortSignal'> = {},
 ): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await withDynamoDbErrors(() =>
-    documentClient.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { [attr.pk]: routePk(key), [attr.sk]: revisionSk(revision) },
-        ConsistentRead: true,
-      }),
-      { abortSignal: options.abortSignal },
-    ),
-  );
-  return Item;
+  return getItem(routePk(key), revisionSk(revision), { ...options, consistent: true });
 }
 
 /** One past revision, as it was; undefined when there is no such revision. */
 export async function getRevision(key: RouteKey, revision: number): Promise<Revision | undefined> {
-  const { Item } = await withDynamoDbErrors(() =>
-    documentClient.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { [attr.pk]: routePk(key), [attr.sk]: revisionSk(revision) },
-      }),
-    ),
-  );
+  const Item = await getItem(routePk(key), revisionSk(revision));
   return Item === undefined ? undefined : parseRevisionItem(Item).revision;
 }
 

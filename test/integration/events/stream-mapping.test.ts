@@ -71,6 +71,20 @@ function poller(handler: StreamHandler, mapping: Partial<StreamMappingSettings>,
   });
 }
 
+/** Runs `mapping` until the first dead letter (and, with `settle`, until it is idle), then stops it. */
+async function firstDeadLetter(
+  mapping: ReturnType<typeof poller>,
+  { settle = true }: { settle?: boolean } = {},
+): Promise<StreamFailureMessage | undefined> {
+  try {
+    const message = await deadLetter();
+    if (settle) await mapping.settled();
+    return message;
+  } finally {
+    await mapping.stop();
+  }
+}
+
 describe('the local event source mapping', () => {
   it('bisects a batch whose invocation throws down to the failing record, and dead-letters that record alone after retryAttempts', async () => {
     await commitRevisions(4);
@@ -82,13 +96,7 @@ describe('the local event source mapping', () => {
       return { batchItemFailures: [] };
     };
     const mapping = poller(handler, { retryAttempts: 1 });
-    let message: StreamFailureMessage | undefined;
-    try {
-      message = await deadLetter();
-      await mapping.settled();
-    } finally {
-      await mapping.stop();
-    }
+    const message = await firstDeadLetter(mapping);
 
     // 4 records throw; halves [1,2] ok and [3,4] throw; [3] throws twice (1 retry); then [4].
     expect(batches).toEqual([[1, 2, 3, 4], [1, 2], [3, 4], [3], [3], [4]]);
@@ -114,13 +122,7 @@ describe('the local event source mapping', () => {
       { maxRecordAgeSeconds: 60 },
       () => Date.now() + 3_600_000,
     );
-    let message: StreamFailureMessage | undefined;
-    try {
-      message = await deadLetter();
-      await mapping.settled();
-    } finally {
-      await mapping.stop();
-    }
+    const message = await firstDeadLetter(mapping);
     expect(batches).toEqual([]);
     expect(message).toMatchObject({ requestContext: { condition: 'RecordAgeExceeded' }, DDBStreamBatchInfo: { batchSize: 2 } });
   });
@@ -139,12 +141,7 @@ describe('the local event source mapping', () => {
       { retryAttempts: 100, maxRecordAgeSeconds: 60 },
       () => Date.now() + offsetMs,
     );
-    let message: StreamFailureMessage | undefined;
-    try {
-      message = await deadLetter();
-    } finally {
-      await mapping.stop();
-    }
+    const message = await firstDeadLetter(mapping, { settle: false });
     expect(invocations).toBe(2);
     expect(message).toMatchObject({
       requestContext: { condition: 'RecordAgeExceeded', approximateInvokeCount: 2 },
