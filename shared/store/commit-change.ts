@@ -386,35 +386,20 @@ function transactionOf(items: CommitItems): TransactItem[] {
   parseRevisionItem(revisionItem);
   checkTransactionLimits([routeItem, revisionItem, sequenceItem, ...(tenantRouteItem ? [tenantRouteItem] : [])]);
   const absent = { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': attr.pk } };
+  /** The item's counter still holds what was read; 0 read means the item must not exist yet. */
+  const still = (counter: 'revision' | 'seq', expected: number) =>
+    expected === 0
+      ? absent
+      : {
+          ConditionExpression: '#counter = :expected',
+          ExpressionAttributeNames: { '#counter': counter },
+          ExpressionAttributeValues: { ':expected': expected },
+        };
   const key = items.record;
   return [
-    {
-      Put: {
-        TableName: tableName,
-        Item: routeItem,
-        ...(items.expectedRevision === 0
-          ? absent
-          : {
-              ConditionExpression: '#revision = :expected',
-              ExpressionAttributeNames: { '#revision': 'revision' },
-              ExpressionAttributeValues: { ':expected': items.expectedRevision },
-            }),
-      },
-    },
+    { Put: { TableName: tableName, Item: routeItem, ...still('revision', items.expectedRevision) } },
     { Put: { TableName: tableName, Item: revisionItem, ...absent } },
-    {
-      Put: {
-        TableName: tableName,
-        Item: sequenceItem,
-        ...(items.expectedSeq === 0
-          ? absent
-          : {
-              ConditionExpression: '#seq = :expected',
-              ExpressionAttributeNames: { '#seq': 'seq' },
-              ExpressionAttributeValues: { ':expected': items.expectedSeq },
-            }),
-      },
-    },
+    { Put: { TableName: tableName, Item: sequenceItem, ...still('seq', items.expectedSeq) } },
     tenantRouteItem === undefined
       ? { Delete: { TableName: tableName, Key: { [attr.pk]: tenantPk(key.tenant), [attr.sk]: tenantRouteSk(key) } } }
       : { Put: { TableName: tableName, Item: tenantRouteItem } },
