@@ -1,4 +1,4 @@
-import { putVersion } from '#shared/domain/route-changes';
+import { addsVersion, putVersion } from '#shared/domain/route-changes';
 import { endpoints } from '#shared/http/endpoints';
 import { writeContextOf, writeResult } from '#shared/http/route-results';
 import { httpHandler } from '#shared/middleware/http-handler';
@@ -9,7 +9,8 @@ export const handler = httpHandler({
   endpoint: endpoints.putVersion,
   idempotency: idempotency(endpoints.putVersion.id),
   run: async (input) => {
-    const result = await commitChange(writeContextOf(input), putVersion(input.params.version, input.body));
-    return writeResult(result, result.change.versionCreated === true);
+    const { version } = input.params;
+    const result = await commitChange(writeContextOf(input), putVersion(version, input.body));
+    return writeResult(result, addsVersion(result.previous, version));
   },
 });

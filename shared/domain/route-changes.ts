@@ -37,8 +37,15 @@ export interface ContentChange {
   next: RouteContent | null;
   /** False for a no-op: commit nothing, publish nothing, answer with the current route. */
   changed: boolean;
-  /** True when the change adds the version the request names (201 on a version PUT). */
-  versionCreated?: boolean;
+}
+
+/**
+ * Whether writing version `name` onto `before` (the route before the write, undefined when
+ * absent) adds it: a version PUT that does answers 201. Decided from the route before, so
+ * that a write whose commit is only learned later (a lost answer) decides it the same way.
+ */
+export function addsVersion(before: RouteContent | undefined, name: string): boolean {
+  return !Object.hasOwn(before?.versions ?? {}, name);
 }
 
 /**
@@ -168,14 +175,13 @@ export function putVersion(name: string, body: PutVersionBody): RouteChange {
     bodyPath: `versions.${name}`,
     apply: (current) => {
       const base: RouteContent = current === undefined ? { versions: {}, rules: [] } : copyContent(current);
-      const versionCreated = !Object.hasOwn(base.versions, name);
       const empty = Object.keys(base.versions).length === 0 && base.defaultVersion === undefined;
       const content: RouteContent = {
         ...base,
         versions: { ...base.versions, [name]: { url: body.url, weight: body.weight, state: body.state } },
         ...(empty ? { defaultVersion: name } : {}),
       };
-      return { ...changeTo(current, content), versionCreated };
+      return changeTo(current, content);
     },
   };
 }

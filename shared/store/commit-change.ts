@@ -86,8 +86,6 @@ export interface WriteContext {
 }
 
 export interface CommitResult {
-  /** What the change decided on the attempt that counted. */
-  change: ContentChange;
   /** The route as it now is: undefined after a deletion. */
   route: Route | undefined;
   /** The route before the change. */
@@ -142,7 +140,7 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
     checkPreconditions(current, preconditions);
     const decided = change.apply(current);
     if (!decided.changed) {
-      return { change: decided, route: current, previous: current, committed: false, created: false };
+      return { route: current, previous: current, committed: false, created: false };
     }
     const now = new Date().toISOString();
     const next = decided.next === null ? null : stamp(context, current, decided.next, lastRevision + 1, now);
@@ -172,7 +170,7 @@ export async function commitChange(context: WriteContext, change: RouteChange): 
     );
     if (outcome.kind === 'committed') {
       metrics.addMetric(metricNames.writesCommitted, 'Count', 1);
-      return { change: decided, route: next ?? undefined, previous: current, committed: true, created: current === undefined && next !== null };
+      return { route: next ?? undefined, previous: current, committed: true, created: current === undefined && next !== null };
     }
     lastFailure = outcome.error;
     if (outcome.kind === 'lost-race') {
@@ -241,7 +239,6 @@ async function findOurCommit(
     if (record.requestId !== context.requestId) continue;
     metrics.addMetric(metricNames.writesCommitted, 'Count', 1);
     return {
-      change: { next: record.route, changed: true },
       route: record.route ?? undefined,
       previous: previous ?? undefined,
       committed: true,

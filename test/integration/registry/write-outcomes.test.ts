@@ -103,6 +103,18 @@ describe('a write whose transaction meets a fault', () => {
     expect(await revisionNumbers(api)).toEqual([1]);
   });
 
+  it('answers 201 for a new version whose answer was lost, and 200 for an existing one', async () => {
+    const api = await createdRoute();
+    const version = { url: 'https://checkout-v3.acme.example', weight: 10, state: 'active' as const };
+    const { result: added } = await withTransactionFault('commit-then-lose-answer', 1, () => api.putVersion('v3', version));
+    expect(added.status).toBe(201);
+    const { result: replaced } = await withTransactionFault('commit-then-lose-answer', 1, () =>
+      api.putVersion('v3', { ...version, weight: 20 }),
+    );
+    expect(replaced.status).toBe(200);
+    expect(await revisionNumbers(api)).toEqual([3, 2, 1]);
+  });
+
   it('answers 2xx when the store committed and then answered 500', async () => {
     const api = await createdRoute();
     const { result: response, attempts } = await withTransactionFault('commit-then-fail', 1, () =>

@@ -112,7 +112,7 @@ describe('commitChange', () => {
 
     const again = await commit(key, putVersions({ v1: version('v1') }));
 
-    expect(again).toMatchObject({ committed: false, created: false, change: { changed: false } });
+    expect(again).toMatchObject({ committed: false, created: false });
     expect(again.route).toEqual(first.route);
     expect(again.previous).toEqual(first.route);
     expect(await allRevisionNumbers(key)).toEqual([1]);

@@ -1,5 +1,6 @@
 import { ConflictError, HttpError, NotFoundError, ValidationError } from '#shared/errors/http-errors';
 import {
+  addsVersion,
   checkInvariants,
   deleteRoute,
   deleteVersion,
@@ -269,7 +270,6 @@ describe('putRoute', () => {
       changed: true,
       next: { versions: body.versions, defaultVersion: 'v1', rules: [] },
     });
-    expect(result.versionCreated).toBeUndefined();
   });
 
   it('replaces an existing route', () => {
@@ -330,20 +330,20 @@ describe('putVersion', () => {
     const result = decide(putVersion('v3', v3), undefined);
     expect(result).toEqual({
       changed: true,
-      versionCreated: true,
       next: {
         versions: { v3: { url: 'https://checkout-v3.acme.example', weight: 0, state: 'active' } },
         defaultVersion: 'v3',
         rules: [],
       },
     });
+    expect(addsVersion(undefined, 'v3')).toBe(true);
   });
 
   it('adds a new version to an existing route without touching defaultVersion or rules', () => {
     const current = existing();
     const result = decide(putVersion('v3', v3), current);
     expect(result.changed).toBe(true);
-    expect(result.versionCreated).toBe(true);
+    expect(addsVersion(current, 'v3')).toBe(true);
     const next = content(result);
     expect(next.defaultVersion).toBe('v1');
     expect(next.rules).toEqual(current.rules);
@@ -355,7 +355,7 @@ describe('putVersion', () => {
   it('replaces an existing version', () => {
     const body = PutVersionBodySchema.parse({ url: 'https://checkout-v2b.acme.example', weight: 20, state: 'draining' });
     const result = decide(putVersion('v2', body), existing());
-    expect(result.versionCreated).toBe(false);
+    expect(addsVersion(existing(), 'v2')).toBe(false);
     expect(result.changed).toBe(true);
     expect(content(result).versions.v2).toEqual({ url: 'https://checkout-v2b.acme.example', weight: 20, state: 'draining' });
   });
@@ -365,7 +365,7 @@ describe('putVersion', () => {
     delete empty.defaultVersion;
     const result = decide(putVersion('v3', v3), empty);
     expect(content(result).defaultVersion).toBe('v3');
-    expect(result.versionCreated).toBe(true);
+    expect(addsVersion(empty, 'v3')).toBe(true);
   });
 
   it('keeps a route without defaultVersion that still has versions without one', () => {
@@ -378,7 +378,7 @@ describe('putVersion', () => {
     const current = existing();
     const result = putVersion('v1', PutVersionBodySchema.parse(current.versions.v1)).apply(current);
     expect(result.changed).toBe(false);
-    expect(result.versionCreated).toBe(false);
+    expect(addsVersion(existing(), 'v2')).toBe(false);
     expect(sameContent(content(result), current)).toBe(true);
   });
 
