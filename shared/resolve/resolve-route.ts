@@ -27,7 +27,10 @@ const env = parseEnv(resolveCacheEnv);
 
 /** The execution environment's route cache; exported for tests and health reporting. */
 export const routeCache = new RouteCache<RouteKey, Route>({
-  load: (key) => withDeadline(getRoute(key), env.RESOLVE_LOAD_DEADLINE_MS),
+  // Aborted at the load deadline: the SDK call stops, and the abort maps to a 503 like any
+  // store failure (shared/store/dynamodb-errors.ts), so the cache serves its last good copy
+  // or the caller gets 503 with Retry-After.
+  load: (key) => getRoute(key, { abortSignal: AbortSignal.timeout(env.RESOLVE_LOAD_DEADLINE_MS) }),
   keyOf: routePk,
   ttlMs: env.RESOLVE_CACHE_TTL_MS,
   negativeTtlMs: env.RESOLVE_CACHE_NEGATIVE_TTL_MS,
@@ -40,15 +43,6 @@ export const routeCache = new RouteCache<RouteKey, Route>({
   onBreakerOpen: () => metrics.addMetric(metricNames.resolveBreakerOpened, 'Count', 1),
 });
 
-
-/** The route load, or a `TimeoutError` once `ms` have passed (the load runs on regardless). */
-function withDeadline<T>(load: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })), ms);
-  });
-  return Promise.race([load, deadline]).finally(() => clearTimeout(timer));
-}
 
 interface ResolveRouteRequest {
   route: RouteKey;

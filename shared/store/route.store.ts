@@ -91,7 +91,7 @@ export async function readRoute(key: RouteKey, options: ReadOptions = {}): Promi
 }
 
 /** The live route, or undefined when it never existed or was deleted. */
-export async function getRoute(key: RouteKey, options: { consistent?: boolean } = {}): Promise<Route | undefined> {
+export async function getRoute(key: RouteKey, options: ReadOptions = {}): Promise<Route | undefined> {
   return (await readRoute(key, options)).route;
 }
 

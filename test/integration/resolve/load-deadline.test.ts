@@ -1,10 +1,12 @@
 /**
  * A table that hangs instead of failing: resolve stops waiting after its load deadline and
- * serves the last-known-good route, instead of spending the SDK's timeouts and retries.
+ * serves the last-known-good route, instead of spending the SDK's timeouts and retries; with
+ * no route held, the caller gets 503 with Retry-After, never a 500.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from '#shared/domain/route.schema';
 import { dynamoDbClient } from '#shared/clients/dynamodb';
+import { HttpError } from '#shared/errors/http-errors';
 import type { RouteKey } from '#shared/store/route.store';
 import { registry, twoVersionBody, uniqueTenant } from '../registry/registry-client.ts';
 
@@ -22,14 +24,8 @@ beforeAll(async () => {
   ({ routeCache } = (await import('#shared/resolve/resolve-route')) as unknown as { routeCache: Cache });
 });
 
-it('serves the cached route when a reload hangs past the deadline', async () => {
-  const tenant = uniqueTenant();
-  expect((await registry(tenant).putRoute(twoVersionBody())).status).toBe(201);
-  const key = { tenant, service: 'checkout', env: 'prod' };
-  expect((await routeCache.get(key)).source).toBe('load');
-  await sleep(150);
-
-  // Every GetItem now hangs for twice the deadline before it goes on and succeeds.
+/** Every GetItem hangs for twice the deadline before it goes on, for the length of `work`. */
+async function whileGetItemHangs<T>(work: () => Promise<T>): Promise<T> {
   const hang = 'hang-get-item';
   dynamoDbClient.middlewareStack.add(
     (next, context) => async (args) => {
@@ -39,10 +35,29 @@ it('serves the cached route when a reload hangs past the deadline', async () => 
     { step: 'initialize', name: hang },
   );
   try {
-    const answer = await routeCache.get(key);
-    expect(answer.source).toBe('stale');
-    expect(answer.value?.tenant).toBe(tenant);
+    return await work();
   } finally {
     dynamoDbClient.middlewareStack.remove(hang);
   }
+}
+
+it('serves the cached route when a reload hangs past the deadline', async () => {
+  const tenant = uniqueTenant();
+  expect((await registry(tenant).putRoute(twoVersionBody())).status).toBe(201);
+  const key = { tenant, service: 'checkout', env: 'prod' };
+  expect((await routeCache.get(key)).source).toBe('load');
+  await sleep(150);
+
+  const answer = await whileGetItemHangs(() => routeCache.get(key));
+  expect(answer.source).toBe('stale');
+  expect(answer.value?.tenant).toBe(tenant);
+});
+
+it('answers 503 with Retry-After when a first load hangs past the deadline', async () => {
+  const tenant = uniqueTenant();
+  expect((await registry(tenant).putRoute(twoVersionBody())).status).toBe(201);
+  const key = { tenant, service: 'checkout', env: 'prod' };
+  const failure = await whileGetItemHangs(() => routeCache.get(key).then(() => undefined, (error: unknown) => error));
+  expect(failure).toBeInstanceOf(HttpError);
+  expect(failure).toMatchObject({ status: 503, headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
 });
