@@ -247,7 +247,7 @@ export function httpHandler<E extends EndpointDefinition>(options: {
     // that got this far may have committed, anything else committed nothing.
     timeoutEarlyResponse: () => {
       throw endpoint.access.table === 'readWrite'
-        ? new OutcomeUnknownError('The function ran out of time while the change was being made; whether it was committed is unknown. Read the route before retrying, or retry with the same Idempotency-Key.', RETRY_AFTER_SECONDS)
+        ? new OutcomeUnknownError('The function ran out of time while the change was being made; whether it was committed is unknown. Read the revisions of the route: the one this request wrote, if it committed, carries the requestId of this answer. A retry (with or without the same Idempotency-Key) runs the write again.', RETRY_AFTER_SECONDS)
         : new ServiceUnavailableError('The function ran out of time; retry later.', RETRY_AFTER_SECONDS);
     },
   })

@@ -263,7 +263,7 @@ async function giveUp(context: WriteContext, unresolved: Set<number>, cause: unk
   if (unresolved.size > 0) {
     metrics.addMetric(metricNames.writeOutcomesUnknown, 'Count', 1);
     throw new OutcomeUnknownError(
-      'The route store did not answer in time after the change was sent, so whether it was committed is unknown. Read the route (or its revisions) before retrying, or retry with the same Idempotency-Key.',
+      'The route store did not answer in time after the change was sent, so whether it was committed is unknown. Read the revisions of the route: the one this request wrote, if it committed, carries the requestId of this answer. A retry (with or without the same Idempotency-Key) runs the write again.',
       RETRY_AFTER_SECONDS,
       { cause },
     );
