@@ -38,7 +38,7 @@ export const awsEnv = {
   /** Local stack and tests only: the emulator's URL. Unset in AWS. */
   AWS_ENDPOINT_URL: z.optional(z.url()),
   /**
-   * How long one AWS call may take before it fails (and is retried). 3 s in AWS; the local
+   * How long one AWS call may take before it fails (and is retried). 2 s in AWS; the local
    * stack raises it because its emulator answers one request at a time.
    */
   AWS_REQUEST_TIMEOUT_MS: z._default(wholeNumber(100, 60_000), 2_000),

@@ -34,12 +34,6 @@ export const STRICT_UPSTREAM_POLICY: Readonly<UpstreamPolicy> = Object.freeze({
 });
 
 /**
- * The policy this deployment configured. Kept here for the callers that import it from this
- * module; the environment is read by shared/config.ts, not by this module.
- */
-export { upstreamPolicyFromEnv } from '../config.ts';
-
-/**
  * Why an address may not be an upstream. `private` and `loopback` are relaxed by
  * `allowPrivate`; every other class is always refused.
  */

@@ -31,7 +31,8 @@ import {
   ValidationError,
   type HttpError,
 } from '../errors/http-errors.ts';
-import { dynamoDbHttpError, RETRY_AFTER_SECONDS } from '../store/dynamodb-errors.ts';
+import { RETRY_AFTER_SECONDS } from '../errors/http-errors.ts';
+import { dynamoDbHttpError } from '../store/dynamodb-errors.ts';
 import { logger } from '../observability.ts';
 
 /** How long a key is remembered. */

@@ -1,6 +1,6 @@
 /**
- * The one mapping from errors to RFC 9457 problem responses. Only `HttpError`s below 500
- * expose their detail; anything else is a 500 with a fixed message and the request id, and
+ * The one mapping from errors to RFC 9457 problem responses. `HttpError`s (the 4xx and
+ * the chosen 503s) expose their detail; anything else is a 500 with a fixed message and the request id, and
  * its cause goes to the log, never to the caller.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';

@@ -29,11 +29,12 @@ import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/l
 import { tableName, transactionClient } from '../clients/dynamodb.ts';
 import { checkInvariants, type ContentChange, type RouteChange } from '../domain/route-changes.ts';
 import type { Revision, Route } from '../domain/route.schema.ts';
-import { upstreamPolicyFromEnv } from '../domain/upstream-url.ts';
+import { upstreamPolicyFromEnv } from '../config.ts';
 import {
   OutcomeUnknownError,
   PayloadTooLargeError,
   PreconditionFailedError,
+  RETRY_AFTER_SECONDS,
   ServiceUnavailableError,
 } from '../errors/http-errors.ts';
 import { eventFits } from '../events/event-size.ts';
@@ -43,7 +44,6 @@ import { MAX_ATTEMPTS } from '../clients/aws-client-config.ts';
 import {
   cancellationCodes,
   checkTransactionLimits,
-  RETRY_AFTER_SECONDS,
   sendFailure,
 } from './dynamodb-errors.ts';
 import { parseRevisionItem } from './revision-item.ts';

@@ -1,6 +1,6 @@
 /**
  * Opaque pagination cursors: a DynamoDB `LastEvaluatedKey` together with the scope (the
- * partition being read, such as `T#acme#ROUTES` or a route's `PK`) it was issued for, as
+ * partition being read, such as the tenant partition `T#acme#TENANT` or a route's `PK`) it was issued for, as
  * base64url JSON.
  *
  * A cursor is not signed: it is checked. Decoding refuses, with a 400 naming `query.cursor`,
@@ -34,7 +34,7 @@ const CursorPayloadSchema = z.strictObject({
     ),
 });
 
-/** `T#<tenant>#` of a scope such as `T#acme#ROUTES` or `T#acme#R#checkout#prod`. */
+/** `T#<tenant>#` of a scope such as `T#acme#TENANT` or `T#acme#R#checkout#prod`. */
 function tenantPrefix(scope: string): string {
   const match = /^T#[^#]+#/.exec(scope);
   if (match === null) throw new Error(`Not a tenant scope: ${scope}`);

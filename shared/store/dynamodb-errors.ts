@@ -7,7 +7,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PayloadTooLargeError, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors/http-errors.ts';
 
-export { RETRY_AFTER_SECONDS };
 
 /** DynamoDB's item size limit (400 KB) and TransactWriteItems' limits. */
 const MAX_ITEM_BYTES = 400 * 1024;

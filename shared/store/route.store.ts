@@ -256,7 +256,8 @@ export async function listChanges(tenant: string, options: { after: number; limi
     route: revision.route,
     occurredAt: revision.occurredAt,
   }));
-  return { items, latest };
+  // `latest` was read beside the index query: never report it behind the items it lists.
+  return { items, latest: Math.max(latest, items.at(-1)?.seq ?? 0) };
 }
 
 function routeOfItem(item: Record<string, unknown>): Route {
