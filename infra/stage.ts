@@ -40,6 +40,14 @@ interface FunctionClassSettings {
 export type TrafficShift = 'all-at-once' | 'CANARY_10PERCENT_5MINUTES' | 'LINEAR_10PERCENT_EVERY_1MINUTE';
 
 /** What the stacks need to know about the stage they are deployed to. */
+/**
+ * `TrafficManager-<stage>`: the name of a stage's stack, REST API, dashboard and CodeDeploy
+ * application, and the prefix of its alarms, so that dev and prod can share an account.
+ */
+export function stageResourceName(stage: string): string {
+  return `TrafficManager-${stage}`;
+}
+
 export interface StageSettings {
   name: StageName;
   /** Stateful resources and logs outlive the stack outside dev. */

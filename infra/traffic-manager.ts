@@ -8,7 +8,7 @@ import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { EndpointDefinition } from '../shared/http/endpoints.ts';
 import { TrafficManagerAccountStack } from './account-stack.ts';
-import { authFromContext, ContextError, stageFromContext, type StageSettings } from './stage.ts';
+import { authFromContext, ContextError, stageFromContext, stageResourceName, type StageSettings } from './stage.ts';
 import { TrafficManagerStack } from './traffic-manager-stack.ts';
 
 interface TrafficManagerOptions {
@@ -23,10 +23,6 @@ export interface TrafficManager {
   accountStack?: TrafficManagerAccountStack;
 }
 
-/** The stack name carries the stage so that dev and prod can share an account. */
-function stackName(stage: string): string {
-  return `TrafficManager-${stage}`;
-}
 
 const accountStackName = 'TrafficManager-account';
 
@@ -59,7 +55,7 @@ export function buildTrafficManager(app: App, options: TrafficManagerOptions = {
     ...(process.env.CDK_DEFAULT_ACCOUNT === undefined ? {} : { account: process.env.CDK_DEFAULT_ACCOUNT }),
     ...(process.env.CDK_DEFAULT_REGION === undefined ? {} : { region: process.env.CDK_DEFAULT_REGION }),
   };
-  const name = stackName(stage.name);
+  const name = stageResourceName(stage.name);
 
   const stack = new TrafficManagerStack(app, name, {
     stackName: name,

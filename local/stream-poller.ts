@@ -62,8 +62,6 @@ interface StreamPollerOptions {
   retryDelayMs?: number;
   /** @default 5000 */
   maxRetryDelayMs?: number;
-  /** Replaces the mapping's filter (a predicate on the Lambda record). @default the mapping's pattern */
-  filter?: (record: DynamoDBRecord) => boolean;
   /** The on-failure destination: an SQS queue URL. Without one, given-up records are only reported. */
   deadLetterQueueUrl?: string;
   /** Called once the records of a batch have been given up (and sent to the queue, if any). */
@@ -226,7 +224,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const retryDelayMs = options.retryDelayMs ?? 200;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
-  const filter = options.filter ?? ((record: DynamoDBRecord) => matchesFilter(record, mapping.filter));
+  const filter = (record: DynamoDBRecord): boolean => matchesFilter(record, mapping.filter);
   const now = options.now ?? Date.now;
   const functionName = options.functionName ?? 'publish-route-events';
   const functionArn = `arn:aws:lambda:${options.region}:000000000000:function:${functionName}`;

@@ -21,11 +21,11 @@ import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { StageSettings } from '../stage.ts';
+import { stageResourceName, type StageSettings } from '../stage.ts';
 
 /** `TrafficManager-<stage>-<what>`: the name of one alarm of a stage. */
 function alarmName(stageName: string, what: string): string {
-  return `TrafficManager-${stageName}-${what}`;
+  return `${stageResourceName(stageName)}-${what}`;
 }
 
 /** How many datapoints, of how many periods, and what a missing datapoint counts as. */

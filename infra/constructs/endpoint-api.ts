@@ -27,7 +27,7 @@ import { FilterPattern, LogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { throttles, type EndpointDefinition, type Throttle } from '../../shared/http/endpoints.ts';
 import { functionClassOf, type FunctionClass } from '../function-classes.ts';
-import type { AuthSettings, StageSettings } from '../stage.ts';
+import { stageResourceName, type AuthSettings, type StageSettings } from '../stage.ts';
 import { metricsNamespace, ServiceFunction, type TableAccess } from './service-function.ts';
 
 /**
@@ -46,10 +46,6 @@ export const throttledRequestsMetric = {
   endpointDimensions: ['stage', 'httpMethod', 'resourcePath'],
 } as const;
 
-/** The REST API's name, which is also the `ApiName` dimension of its metrics: one per stage. */
-function restApiName(stageName: string): string {
-  return `TrafficManager-${stageName}`;
-}
 
 /** The repository root: endpoint `entry` paths are relative to it. */
 /** The repository root (one home: local/paths.ts), re-exported for the infra tests. */
@@ -195,7 +191,8 @@ export class EndpointApi extends Construct {
     }
 
     this.api = new RestApi(this, 'Api', {
-      restApiName: restApiName(stage.name),
+      // Also the `ApiName` dimension of its metrics: one per stage.
+      restApiName: stageResourceName(stage.name),
       description: `traffic-manager control plane (${stage.name})`,
       endpointTypes: [EndpointType.REGIONAL],
       // The role API Gateway logs with is an account-wide setting: the account stack

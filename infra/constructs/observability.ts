@@ -25,7 +25,7 @@ import { Construct } from 'constructs';
 import { endpoints as endpointTable, type EndpointDefinition } from '../../shared/http/endpoints.ts';
 import { metricNames } from '../../shared/metric-names.ts';
 import { functionClasses, type FunctionClass } from '../function-classes.ts';
-import type { StageSettings } from '../stage.ts';
+import { stageResourceName, type StageSettings } from '../stage.ts';
 import { threeOfFive, type StageAlarms } from './alarms.ts';
 import { throttledRequestsMetric } from './endpoint-api.ts';
 import type { EventPublisher } from './event-publisher.ts';
@@ -354,7 +354,7 @@ export class Observability extends Construct {
 
     // ---- Dashboard ----------------------------------------------------------------------
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: `TrafficManager-${stageName}`,
+      dashboardName: stageResourceName(stageName),
       defaultInterval: Duration.hours(3),
     });
     const row = (title: string): TextWidget => new TextWidget({ markdown: `## ${title}`, width: 24, height: 1 });

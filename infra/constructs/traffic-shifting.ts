@@ -14,7 +14,7 @@ import {
   type ILambdaDeploymentConfig,
 } from 'aws-cdk-lib/aws-codedeploy';
 import { Construct } from 'constructs';
-import type { StageSettings, TrafficShift } from '../stage.ts';
+import { stageResourceName, type StageSettings, type TrafficShift } from '../stage.ts';
 import type { ServiceFunction } from './service-function.ts';
 import { serviceRole } from './service-role.ts';
 
@@ -49,7 +49,7 @@ export class TrafficShifting extends Construct {
 
     const deploymentConfig = deploymentConfigs[props.stage.trafficShift];
     this.application = new LambdaApplication(this, 'Application', {
-      applicationName: `TrafficManager-${props.stage.name}`,
+      applicationName: stageResourceName(props.stage.name),
     });
     // One role for every group: CodeDeploy's documented policy for Lambda deployments.
     const role = serviceRole(this, 'Role', {

@@ -217,7 +217,6 @@ describe('the local event source mapping (stream poller) with the publisher', ()
         invocations.push(event.Records.length);
         return handler(event, context);
       },
-      filter: passesPublisherFilter,
       retryDelayMs: 10,
       pollIntervalMs: 50,
     });
