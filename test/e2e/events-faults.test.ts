@@ -7,7 +7,9 @@
  *   arrives, exactly once after dedupe by eventId, and nothing is dead-lettered;
  * - a poison record (PutEvents refuses its entry) reaches the dead-letter queue after the
  *   configured retries while the records behind it move on, and `npm run events -- redrive`
- *   delivers it once it can be delivered (and leaves it while it cannot).
+ *   delivers it once it can be delivered (and leaves it while it cannot);
+ * - `npm run events -- replay` publishes a range of a tenant's changes again, with the
+ *   original eventIds.
  *
  * TM_TEST_BUS_OUTAGE_MS sets the outage (default 15 s, to keep the suite quick; issue 7's
  * figure was measured with 60000).
@@ -147,6 +149,47 @@ describe('events with the bus unavailable', () => {
     expect([...delivered].sort()).toEqual([...commits].sort());
     expect(await peekDeadLetters(sqs, stack.outputs.PublisherDeadLetterQueueUrl)).toEqual([]);
   }, 400_000);
+});
+
+describe('npm run events -- replay', () => {
+  let stack: StartedStack;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    stack = await spawnStartedStack();
+    sqs = sqsOf(stack);
+  }, 90_000);
+
+  afterAll(async () => {
+    sqs.destroy();
+    await stack.stop();
+  });
+
+  it("publishes a range of a tenant's changes again, with their original eventIds, and refuses bad arguments", async () => {
+    const run = randomUUID().slice(0, 8);
+    const tenant = `replay-${run}`;
+    const api: ApiClient = apiClient(stack.outputs.ApiUrl);
+    const writer = await bearer({ tenant, scope: 'routes:write' });
+    const written = new Set<string>();
+    for (const weight of [1, 2, 3]) {
+      written.add(committed('checkout', await api.request('PUT', `/v1/tenants/${tenant}/routes/checkout/prod`, { authorization: writer, body: routeBody(run, weight) })));
+    }
+    const tap = stack.outputs.TapQueueUrl;
+    const first = (await receiveUntil(sqs, tap, written, 60_000)).filter((event) => event.detail.tenant === tenant);
+    expect(first.map(keyOf).sort()).toEqual([...written].sort());
+
+    const replayed = await runEvents(stack, ['replay', '--tenant', tenant, '--from', '2', '--to', '3']);
+    expect(replayed).toMatchObject({ code: 0 });
+    expect(replayed.output).toContain(`replayed seq 2..3 of ${tenant}: 2 published, 0 failed`);
+    const again = (await receiveUntil(sqs, tap, new Set(['checkout#2', 'checkout#3']), 60_000)).filter((event) => event.detail.tenant === tenant);
+    expect(again.map((event) => event.detail.seq).sort()).toEqual([2, 3]);
+    const originalIds = new Map(first.map((event) => [event.detail.seq, event.detail.eventId]));
+    for (const event of again) expect(event.detail.eventId).toBe(originalIds.get(event.detail.seq));
+
+    const refused = await runEvents(stack, ['replay', '--tenant', tenant, '--from']);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('usage: npm run events');
+  }, 180_000);
 });
 
 describe('a poison record', () => {

@@ -156,6 +156,24 @@ describe('event publisher', () => {
     expect(environmentOf(fn)).not.toHaveProperty('TABLE_NAME');
   });
 
+  it("has a replay function for operators: reads the table, puts events on the bus, runs up to 15 minutes, named in the stack's outputs", () => {
+    const found = resourcesOf(template, 'AWS::Lambda::Function').filter(
+      (fn) => fn.Properties.Description === "Publishes a range of a tenant's history again from the revisions (operator-invoked)",
+    );
+    expect(found).toHaveLength(1);
+    const fn = found[0] as TemplateResource;
+    expect(fn.Properties.Timeout).toBe(900);
+    const actions = actionsOf(template, fn);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'events:PutEvents']));
+    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'events:*']) {
+      expect(actions).not.toContain(forbidden);
+    }
+    expect(environmentOf(fn)).toMatchObject({ TABLE_NAME: expect.anything(), EVENT_BUS_NAME: expect.anything() });
+    // The output names this very function (operators invoke it by that name).
+    const outputs = (template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    expect(outputs.ReplayFunctionName?.Value).toEqual({ Ref: fn.id });
+  });
+
   it('ships a consumer: a rule for every traffic-manager event to the route-changes queue, with a dead-letter queue', () => {
     const rules = resourcesOf(template, 'AWS::Events::Rule').filter(
       (rule) => JSON.stringify(rule.Properties.EventPattern) === JSON.stringify({ source: [eventSource] }),
