@@ -81,11 +81,6 @@ export function callerRequestId(given: string | undefined): string | undefined {
   return given !== undefined && requestIdPattern.test(given) ? given : undefined;
 }
 
-/** The id echoed in `x-request-id`: the caller's when it is sane, else the server's. */
-function echoedRequestId(event: APIGatewayProxyEvent): string {
-  return callerRequestId(event.headers['x-request-id']) ?? event.requestContext.requestId;
-}
-
 /** Time kept back from the function's timeout to answer after the last AWS call gives up. */
 const ANSWER_MARGIN_MS = 500;
 
@@ -120,8 +115,21 @@ const requestIdMiddleware = (): HttpMiddleware => ({
   },
   after: (request) => {
     if (request.response) {
-      request.response.headers = { ...request.response.headers, 'x-request-id': echoedRequestId(request.event) };
+      const { requestId, correlationId } = stateOf(request);
+      request.response.headers = { ...request.response.headers, 'x-request-id': correlationId ?? requestId };
     }
+  },
+});
+
+/**
+ * Writes with an `Idempotency-Key` only: the caller's `sub` where API Gateway puts an
+ * authorizer's principal, which the idempotency key reads (shared/middleware/idempotency.ts).
+ */
+const principalForIdempotency = (): HttpMiddleware => ({
+  before: (request) => {
+    const { principal } = stateOf(request);
+    const { requestContext } = request.event;
+    if (principal !== undefined) requestContext.authorizer = { ...requestContext.authorizer, principalId: principal.sub };
   },
 });
 
@@ -185,8 +193,6 @@ function inputMiddleware(endpoint: EndpointDefinition): HttpMiddleware {
       if (endpoint.scopes !== null) {
         state.principal = await authenticate(headers.authorization);
         authorize(state.principal, endpoint, event.pathParameters?.tenant);
-        // Where API Gateway puts an authorizer's principal: the idempotency key reads it.
-        event.requestContext.authorizer = { ...event.requestContext.authorizer, principalId: state.principal.sub };
       }
       state.params = endpoint.params
         ? parseOrThrow(endpoint.params, event.pathParameters ?? {}, 'path parameters', 'path')
@@ -262,7 +268,7 @@ export function httpHandler<E extends EndpointDefinition>(options: {
   handler.use(requestIds).use(inputMiddleware(endpoint));
   if (options.idempotency !== undefined) {
     const finishers = cors === undefined ? [requestIds, securityHeaders] : [requestIds, cors, securityHeaders];
-    handler.use(finishingEarlyResponses(options.idempotency, finishers));
+    handler.use(principalForIdempotency()).use(finishingEarlyResponses(options.idempotency, finishers));
   }
   handler.use(errorMapper());
   // Every AWS call of the invocation, middlewares' included, gives up in time to answer.
