@@ -136,8 +136,11 @@ describe('GET /v1/tenants/{tenant}/resolve/{service}/{env}', () => {
       defaultVersion: 'v1',
       rules: [],
     });
-    const problem = expectProblem(await resolveCall({ tenant }), 503);
+    const response = await resolveCall({ tenant });
+    const problem = expectProblem(response, 503);
     expect(problem.detail).toBe('No version of this route can take traffic.');
+    // Refusals say how fresh the route they were decided on is, as answers do.
+    expect(response.headers['cache-status']).toMatch(/^traffic-manager; (hit|fwd=miss)/);
   });
 
   it('returns 404 "No such route." for a route that does not exist or was deleted', async () => {
