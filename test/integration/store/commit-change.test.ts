@@ -498,6 +498,45 @@ describe('commitChange', () => {
       expect(await allRevisionNumbers(key)).toEqual([1]);
     });
 
+    it('answers outcome-unknown, never "nothing committed", when the reads that would settle a lost answer fail too', async () => {
+      const key = routeKey(uniqueTenant());
+      await commit(key, putVersions({ v1: version('v1') }));
+      // The reads start failing once the transaction has been sent (and has committed).
+      let reads: ReturnType<typeof injectFault> | undefined;
+      const lostThenReadsFail = () => {
+        reads ??= injectFault(dynamoDbClient, { command: 'GetItemCommand', times: Number.POSITIVE_INFINITY, error: connectionReset });
+        return connectionReset();
+      };
+      try {
+        const { result: error } = await withLostAnswers(1, true, lostThenReadsFail, () =>
+          commitChange(writeContext(key, { deadline: Date.now() + 5_000 }), addVersion('v2')).catch((e: unknown) => e),
+        );
+        expect(error).toBeInstanceOf(OutcomeUnknownError);
+        expect(reads?.failed).toBeGreaterThan(0);
+      } finally {
+        reads?.remove();
+      }
+      expect(await allRevisionNumbers(key)).toEqual([1, 2]);
+    });
+
+    it('learns it committed when the reads after a lost answer fail a while and then recover', async () => {
+      const key = routeKey(uniqueTenant());
+      await commit(key, putVersions({ v1: version('v1') }));
+      let reads: ReturnType<typeof injectFault> | undefined;
+      const lostThenReadsFail = () => {
+        reads ??= injectFault(dynamoDbClient, { command: 'GetItemCommand', times: MAX_ATTEMPTS + 1, error: connectionReset });
+        return connectionReset();
+      };
+      try {
+        const { result } = await withLostAnswers(1, true, lostThenReadsFail, () => commitChange(writeContext(key), addVersion('v2')));
+        expect(result).toMatchObject({ committed: true, route: { revision: 2 } });
+        expect(reads?.failed).toBe(MAX_ATTEMPTS + 1);
+      } finally {
+        reads?.remove();
+      }
+      expect(await allRevisionNumbers(key)).toEqual([1, 2]);
+    });
+
     it('answers 503 outcome-unknown when no attempt got an answer and none is known to have committed', async () => {
       const key = routeKey(uniqueTenant());
       await commit(key, putVersions({ v1: version('v1') }));
