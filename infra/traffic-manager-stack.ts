@@ -66,10 +66,10 @@ export class TrafficManagerStack extends Stack {
       ...(kmsKey === undefined ? {} : { logEncryptionKey: kmsKey }),
     });
 
-    this.eventPublisher = new EventPublisher(this, 'Events', { stage, table, eventBus });
+    this.alarms = new StageAlarms(this, 'Alarms', { stage, ...(kmsKey === undefined ? {} : { encryptionKey: kmsKey }) });
+    this.eventPublisher = new EventPublisher(this, 'Events', { stage, table, eventBus, alarms: this.alarms });
     this.hardenPublisher(stage, kmsKey);
 
-    this.alarms = new StageAlarms(this, 'Alarms', { stage, ...(kmsKey === undefined ? {} : { encryptionKey: kmsKey }) });
     this.observability = new Observability(this, 'Observability', {
       stage,
       api: this.endpointApi.api,

@@ -1,6 +1,6 @@
 /**
  * `StageAlarms`: where the stage's alarms go and how they are shaped. Every alarm of the
- * stage is made (or adopted) here, so every one gets
+ * stage is made here, so every one gets
  * - a stable name, `TrafficManager-<stage>-<what>`, that people and CodeDeploy can refer to;
  * - a description that ends with a link to its section of docs/runbook.md;
  * - an explicit M-of-N (datapoints to alarm of evaluation periods) and missing-data rule;
@@ -9,7 +9,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
-  type CfnAlarm,
   type ComparisonOperator,
   type IAlarmAction,
   type IMetric,
@@ -111,7 +110,7 @@ export class StageAlarms extends Construct {
     ];
   }
 
-  /** Every alarm made or adopted so far, in order. */
+  /** Every alarm made so far, in order. */
   get all(): readonly Alarm[] {
     return this.made;
   }
@@ -133,21 +132,6 @@ export class StageAlarms extends Construct {
       datapointsToAlarm: spec.datapointsToAlarm,
       treatMissingData: spec.treatMissingData,
     });
-    return this.wire(alarm);
-  }
-
-  /**
-   * An alarm another construct made (the event publisher's), given the stage's name,
-   * description, shape and actions. Only what CloudFormation names is overridden; the
-   * metric, threshold and comparison stay the owner's.
-   */
-  adopt(alarm: Alarm, identity: AlarmIdentity, shape: AlarmShape): Alarm {
-    const cfn = alarm.node.defaultChild as CfnAlarm;
-    cfn.alarmName = alarmName(this.stage.name, identity.what);
-    cfn.alarmDescription = this.describe(identity);
-    cfn.evaluationPeriods = shape.evaluationPeriods;
-    cfn.datapointsToAlarm = shape.datapointsToAlarm;
-    cfn.treatMissingData = shape.treatMissingData;
     return this.wire(alarm);
   }
 

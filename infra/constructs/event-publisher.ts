@@ -5,15 +5,16 @@
  * - The publisher function reads the table's stream through an event source mapping that
  *   only invokes it for INSERTs of revision items (`SK` beginning `REV#`), reports partial
  *   batch failures (the handler returns `batchItemFailures` through Powertools), bisects
- *   failing batches, retries a bounded number of times and sends what it gives up on to an
- *   encrypted dead-letter queue, which raises an alarm as soon as anything is in it.
+ *   failing batches, retries until a record is older than the mapping's maximum age and
+ *   sends what it gives up on to an encrypted dead-letter queue, which raises an alarm as
+ *   soon as anything is in it.
  * - The `route-changes` queue receives every route event through a rule on the bus, for
  *   downstream consumers; it has a dead-letter queue of its own (for messages its
  *   consumers fail, and for events the rule could not deliver), with an alarm.
  */
 import path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, TreatMissingData, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -24,6 +25,7 @@ import { Construct } from 'constructs';
 import { publisherDeadLetter, publisherStreamMapping } from '../../shared/events/stream-mapping.ts';
 import { routeChanges } from '../resources.ts';
 import type { StageSettings } from '../stage.ts';
+import { threeOfFive, type StageAlarms } from './alarms.ts';
 import { repoRoot } from './endpoint-api.ts';
 import { ServiceFunction } from './service-function.ts';
 
@@ -53,8 +55,8 @@ interface EventPublisherProps {
   stage: StageSettings;
   table: ITable;
   eventBus: IEventBus;
-  /** @default - no action; the alarms show in the console */
-  alarmActions?: readonly IAlarmAction[];
+  /** Where the publisher's alarms are made: named, described and wired like the stage's others. */
+  alarms: StageAlarms;
   /**
    * The handler module, relative to the repository root.
    * @default publisherEntry
@@ -138,17 +140,21 @@ export class EventPublisher extends Construct {
         filters: [FilterCriteria.filter({ ...publisherFilter })],
       }),
     );
-    this.iteratorAgeAlarm = new Alarm(this, 'IteratorAgeAlarm', {
-      alarmDescription: 'Route events lag: the publisher is behind the table stream by over 5 minutes.',
+    this.iteratorAgeAlarm = props.alarms.create(this, 'IteratorAgeAlarm', {
+      what: 'PublisherIteratorAge',
+      runbookAnchor: 'publisheriteratorage',
+      summary: 'Route events lag: the publisher is behind the table stream by over 5 minutes, in 3 of 5 minutes.',
       metric: this.function.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 5 * 60 * 1000,
-      evaluationPeriods: 3,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ...threeOfFive,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmActions !== undefined) this.iteratorAgeAlarm.addAlarmAction(...props.alarmActions);
-    this.deadLetterAlarm = visibleMessagesAlarm(this, 'DeadLetterAlarm', this.deadLetterQueue, props.alarmActions,
-      'Route events were given up on: the stream records are in the publisher dead-letter queue.');
+    this.deadLetterAlarm = visibleMessagesAlarm(props.alarms, this, 'DeadLetterAlarm', this.deadLetterQueue, {
+      what: 'PublisherDeadLetters',
+      runbookAnchor: 'publisherdeadletters',
+      summary: 'Route events were given up on: stream records are in the publisher dead-letter queue.',
+    });
 
     this.routeChangesDeadLetterQueue = new Queue(this, 'RouteChangesDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -174,31 +180,32 @@ export class EventPublisher extends Construct {
         }),
       ],
     });
-    this.routeChangesDeadLetterAlarm = visibleMessagesAlarm(
-      this,
-      'RouteChangesDeadLetterAlarm',
-      this.routeChangesDeadLetterQueue,
-      props.alarmActions,
-      'Route events were not delivered to, or not consumed from, the route-changes queue.',
-    );
+    this.routeChangesDeadLetterAlarm = visibleMessagesAlarm(props.alarms, this, 'RouteChangesDeadLetterAlarm', this.routeChangesDeadLetterQueue, {
+      what: 'RouteChangesDeadLetters',
+      runbookAnchor: 'routechangesdeadletters',
+      summary: 'Route events were not delivered to, or not consumed from, the route-changes queue.',
+    });
   }
 }
 
+/**
+ * Anything in a dead-letter queue: a message stays until redriven, so two minutes in a row
+ * is no flap.
+ */
 function visibleMessagesAlarm(
+  alarms: StageAlarms,
   scope: Construct,
   id: string,
   queue: Queue,
-  actions: readonly IAlarmAction[] | undefined,
-  description: string,
+  identity: { what: string; runbookAnchor: string; summary: string },
 ): Alarm {
-  const alarm = new Alarm(scope, id, {
-    alarmDescription: description,
+  return alarms.create(scope, id, {
+    ...identity,
     metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
     threshold: 1,
-    evaluationPeriods: 1,
     comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
     treatMissingData: TreatMissingData.NOT_BREACHING,
   });
-  if (actions !== undefined) alarm.addAlarmAction(...actions);
-  return alarm;
 }

@@ -304,36 +304,6 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // The publisher's own alarms, named and wired like the rest.
-    alarms.adopt(
-      publisher.iteratorAgeAlarm,
-      {
-        what: 'PublisherIteratorAge',
-        runbookAnchor: 'publisheriteratorage',
-        summary: 'Route events lag: the publisher is behind the table stream by over 5 minutes, in 3 of 5 minutes.',
-      },
-      { ...threeOfFive, treatMissingData: TreatMissingData.NOT_BREACHING },
-    );
-    // A message in a dead-letter queue stays until redriven: two minutes in a row is no flap.
-    const deadLetterShape = { evaluationPeriods: 2, datapointsToAlarm: 2, treatMissingData: TreatMissingData.NOT_BREACHING };
-    alarms.adopt(
-      publisher.deadLetterAlarm,
-      {
-        what: 'PublisherDeadLetters',
-        runbookAnchor: 'publisherdeadletters',
-        summary: 'Route events were given up on: stream records are in the publisher dead-letter queue.',
-      },
-      deadLetterShape,
-    );
-    alarms.adopt(
-      publisher.routeChangesDeadLetterAlarm,
-      {
-        what: 'RouteChangesDeadLetters',
-        runbookAnchor: 'routechangesdeadletters',
-        summary: 'Route events were not delivered to, or not consumed from, the route-changes queue.',
-      },
-      deadLetterShape,
-    );
     const deadLetterQueues: [string, IQueue][] = [
       ['Publisher', publisher.deadLetterQueue],
       ['RouteChanges', publisher.routeChangesDeadLetterQueue],
