@@ -9,6 +9,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot, venvPython } from './paths.ts';
 
+/** SDK client settings for the emulator: its endpoint and region, and placeholder credentials it accepts. */
+export function emulatorClientConfig(endpoint: string, region: string) {
+  return { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+}
+
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;

@@ -17,6 +17,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { passesPublisherFilter, type StreamFailureMessage } from '#shared/events/stream-mapping';
 import { invocationContext } from './lambda-runtime.ts';
 import { lambdaRecord, type StreamHandler } from './stream-poller.ts';
+import { emulatorClientConfig } from './emulator.ts';
 
 /** Where the local stack's AWS is, as outputs.json says. */
 export interface EmulatorAddress {
@@ -29,11 +30,7 @@ const maxRedriveMessages = 1_000;
 /** GetRecords calls per message, at most. */
 const maxReadsPerMessage = 100;
 
-export const clientConfig = (outputs: EmulatorAddress) => ({
-  endpoint: outputs.AwsEndpoint,
-  region: outputs.Region,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
+export const clientConfig = (outputs: EmulatorAddress) => emulatorClientConfig(outputs.AwsEndpoint, outputs.Region);
 
 const text = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '?');
 

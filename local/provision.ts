@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { eventBus, localNames, localTap, routeChanges, routesTable } from '#infra/resources';
 import { publisherDeadLetter } from '#shared/events/stream-mapping';
+import { emulatorClientConfig } from './emulator.ts';
 
 interface ProvisionOptions {
   endpoint: string;
@@ -81,11 +82,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 }
 
 export async function provision(options: ProvisionOptions): Promise<Provisioned> {
-  const clientConfig = {
-    endpoint: options.endpoint,
-    region: options.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  const clientConfig = emulatorClientConfig(options.endpoint, options.region);
   const dynamodb = new DynamoDBClient(clientConfig);
   const events = new EventBridgeClient(clientConfig);
   const sqs = new SQSClient(clientConfig);

@@ -41,6 +41,7 @@ import {
   type StreamMappingSettings,
 } from '#shared/events/stream-mapping';
 import { invocationContext, runInvocation } from './lambda-runtime.ts';
+import { emulatorClientConfig } from './emulator.ts';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -214,12 +215,9 @@ export function giveUpCondition(
 }
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const client = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: options.region, credentials, maxAttempts: 1 });
-  const sqs =
-    options.deadLetterQueueUrl === undefined
-      ? undefined
-      : new SQSClient({ endpoint: options.endpoint, region: options.region, credentials, maxAttempts: 1 });
+  const clientConfig = { ...emulatorClientConfig(options.endpoint, options.region), maxAttempts: 1 };
+  const client = new DynamoDBStreamsClient(clientConfig);
+  const sqs = options.deadLetterQueueUrl === undefined ? undefined : new SQSClient(clientConfig);
   const mapping: StreamMappingSettings = { ...publisherStreamMapping, ...options.mapping };
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const retryDelayMs = options.retryDelayMs ?? 200;

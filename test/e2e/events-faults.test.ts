@@ -27,16 +27,12 @@ import { bearer } from '#test/support/auth-tokens';
 import { setEmulatorFaults } from '#test/support/emulator-faults';
 import { apiClient, type ApiClient } from '#test/support/http-client';
 import { spawnStartedStack, type StartedStack } from '#test/support/local-stack';
+import { emulatorClientConfig } from '#local/emulator';
 
 const outageMs = Number(process.env.TM_TEST_BUS_OUTAGE_MS ?? 15_000);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const sqsOf = (stack: StartedStack): SQSClient =>
-  new SQSClient({
-    endpoint: stack.outputs.AwsEndpoint,
-    region: stack.outputs.Region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+const sqsOf = (stack: StartedStack): SQSClient => new SQSClient(emulatorClientConfig(stack.outputs.AwsEndpoint, stack.outputs.Region));
 
 const routeBody = (run: string, weight: number) => ({
   versions: {

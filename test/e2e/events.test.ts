@@ -10,6 +10,7 @@ import { receiveRouteEvents } from '#test/integration/events/queue-events';
 import { bearer } from '#test/support/auth-tokens';
 import { apiClient, type ApiClient } from '#test/support/http-client';
 import { spawnStartedStack, type StartedStack, type StartOutputs } from '#test/support/local-stack';
+import { emulatorClientConfig } from '#local/emulator';
 
 const run = randomUUID().slice(0, 8);
 const tenant = `ev-${run}`;
@@ -36,11 +37,7 @@ const receiveEvents = (count: number, timeoutMs: number): Promise<RouteEvent[]> 
 beforeAll(async () => {
   stack = await spawnStartedStack();
   outputs = stack.outputs;
-  sqs = new SQSClient({
-    endpoint: outputs.AwsEndpoint,
-    region: outputs.Region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  sqs = new SQSClient(emulatorClientConfig(outputs.AwsEndpoint, outputs.Region));
   api = apiClient(outputs.ApiUrl);
   writer = await bearer({ tenant, scope: 'routes:write' });
 }, 90_000);

@@ -7,6 +7,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
+import { emulatorClientConfig } from '#local/emulator';
 
 export function emulatorEndpoint(): string {
   const endpoint = process.env.TM_TEST_EMULATOR_ENDPOINT;
@@ -14,11 +15,7 @@ export function emulatorEndpoint(): string {
   return endpoint;
 }
 
-export const testClientConfig = () => ({
-  endpoint: emulatorEndpoint(),
-  region: process.env.AWS_REGION ?? 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
+export const testClientConfig = () => emulatorClientConfig(emulatorEndpoint(), process.env.AWS_REGION ?? 'us-east-1');
 
 export const testDynamoDb = (): DynamoDBClient => new DynamoDBClient(testClientConfig());
 export const testStreams = (): DynamoDBStreamsClient => new DynamoDBStreamsClient(testClientConfig());
