@@ -145,21 +145,6 @@ describe('events with the bus unavailable', () => {
     expect([...delivered].sort()).toEqual([...commits].sort());
     expect(await peekDeadLetters(sqs, stack.outputs.PublisherDeadLetterQueueUrl)).toEqual([]);
   }, 400_000);
-});
-
-describe('npm run events -- replay', () => {
-  let stack: StartedStack;
-  let sqs: SQSClient;
-
-  beforeAll(async () => {
-    stack = await spawnStartedStack();
-    sqs = sqsOf(stack);
-  }, 90_000);
-
-  afterAll(async () => {
-    sqs.destroy();
-    await stack.stop();
-  });
 
   it("publishes a range of a tenant's changes again, with their original eventIds, and refuses bad arguments", async () => {
     const run = randomUUID().slice(0, 8);
