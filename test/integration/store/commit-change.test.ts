@@ -28,7 +28,7 @@ import {
   readSequence,
   type RouteKey,
 } from '#shared/store/route.store';
-import { injectFault, withFault } from '#test/support/fault-injection';
+import { injectFault, withFault, type InjectedFault } from '#test/support/fault-injection';
 import { addVersion, commit, deleteIt, putVersions, routeKey, uniqueTenant, version, writeContext } from './helpers.ts';
 
 async function allRevisionNumbers(key: RouteKey): Promise<number[]> {
@@ -498,23 +498,31 @@ describe('commitChange', () => {
       expect(await allRevisionNumbers(key)).toEqual([1]);
     });
 
+    /**
+     * A lost answer whose `failure` also starts failing the next `times` GetItem attempts:
+     * the reads fail from the moment the transaction has been sent (and has committed).
+     */
+    function readsFailingAfterTheCommit(times: number) {
+      let reads: InjectedFault | undefined;
+      const lostThenReadsFail = (): Error => {
+        reads ??= injectFault(dynamoDbClient, { command: 'GetItemCommand', times, error: connectionReset });
+        return connectionReset();
+      };
+      return { lostThenReadsFail, reads: () => reads };
+    }
+
     it('answers outcome-unknown, never "nothing committed", when the reads that would settle a lost answer fail too', async () => {
       const key = routeKey(uniqueTenant());
       await commit(key, putVersions({ v1: version('v1') }));
-      // The reads start failing once the transaction has been sent (and has committed).
-      let reads: ReturnType<typeof injectFault> | undefined;
-      const lostThenReadsFail = () => {
-        reads ??= injectFault(dynamoDbClient, { command: 'GetItemCommand', times: Number.POSITIVE_INFINITY, error: connectionReset });
-        return connectionReset();
-      };
+      const { lostThenReadsFail, reads } = readsFailingAfterTheCommit(Number.POSITIVE_INFINITY);
       try {
         const { result: error } = await withLostAnswers(1, true, lostThenReadsFail, () =>
           commitChange(writeContext(key, { deadline: Date.now() + 5_000 }), addVersion('v2')).catch((e: unknown) => e),
         );
         expect(error).toBeInstanceOf(OutcomeUnknownError);
-        expect(reads?.failed).toBeGreaterThan(0);
+        expect(reads()?.failed).toBeGreaterThan(0);
       } finally {
-        reads?.remove();
+        reads()?.remove();
       }
       expect(await allRevisionNumbers(key)).toEqual([1, 2]);
     });
@@ -522,17 +530,13 @@ describe('commitChange', () => {
     it('learns it committed when the reads after a lost answer fail a while and then recover', async () => {
       const key = routeKey(uniqueTenant());
       await commit(key, putVersions({ v1: version('v1') }));
-      let reads: ReturnType<typeof injectFault> | undefined;
-      const lostThenReadsFail = () => {
-        reads ??= injectFault(dynamoDbClient, { command: 'GetItemCommand', times: MAX_ATTEMPTS + 1, error: connectionReset });
-        return connectionReset();
-      };
+      const { lostThenReadsFail, reads } = readsFailingAfterTheCommit(MAX_ATTEMPTS + 1);
       try {
         const { result } = await withLostAnswers(1, true, lostThenReadsFail, () => commitChange(writeContext(key), addVersion('v2')));
         expect(result).toMatchObject({ committed: true, route: { revision: 2 } });
-        expect(reads?.failed).toBe(MAX_ATTEMPTS + 1);
+        expect(reads()?.failed).toBe(MAX_ATTEMPTS + 1);
       } finally {
-        reads?.remove();
+        reads()?.remove();
       }
       expect(await allRevisionNumbers(key)).toEqual([1, 2]);
     });
