@@ -10,6 +10,8 @@
  * confirmed it.
  */
 import { resolve as resolveWithEngine, type Resolution } from '../../shared/domain/resolve.ts';
+// The resolve endpoint's rules, as the server checks them.
+import { MAX_RESOLVE_KEY_LENGTH, SLUG_PATTERN, VERSION_NAME_PATTERN } from '../../shared/domain/route-limits.ts';
 import type { Route } from '../../shared/domain/route.schema.ts';
 import { HttpError } from '../../shared/errors/http-errors.ts';
 import { backoffDelay, defaultBackoff, jitteredInterval, type BackoffOptions } from './backoff.ts';
@@ -96,10 +98,6 @@ export interface ClientOptions {
   follower?: StateFollower;
 }
 
-/** The slug and version-name rules and the key bounds of the resolve endpoint (shared/http/endpoints.ts). */
-const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const versionNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const maxKeyLength = 256;
 
 /** A promise settled from outside, once. */
 class Deferred {
@@ -150,7 +148,7 @@ export class TrafficManagerClient {
   #closed = false;
 
   constructor(options: ClientOptions) {
-    if (!slugPattern.test(options.tenant)) throw new TypeError(`tenant must match ${slugPattern.source}`);
+    if (!SLUG_PATTERN.test(options.tenant)) throw new TypeError(`tenant must match ${SLUG_PATTERN.source}`);
     this.#baseUrl = options.baseUrl;
     this.#tenant = options.tenant;
     this.#pollIntervalMs = options.pollIntervalMs ?? 2000;
@@ -206,14 +204,14 @@ export class TrafficManagerClient {
    */
   resolve(service: string, env: string, options: ResolveOptions = {}): Resolution {
     const { key, version } = options;
-    if (!slugPattern.test(service) || !slugPattern.test(env)) {
-      throw new ResolveError(400, `service and env must match ${slugPattern.source}`);
+    if (!SLUG_PATTERN.test(service) || !SLUG_PATTERN.test(env)) {
+      throw new ResolveError(400, `service and env must match ${SLUG_PATTERN.source}`);
     }
-    if (key !== undefined && (key.length < 1 || codePointsOver(key, maxKeyLength))) {
-      throw new ResolveError(400, `key must have 1..${maxKeyLength} characters`);
+    if (key !== undefined && (key.length < 1 || codePointsOver(key, MAX_RESOLVE_KEY_LENGTH))) {
+      throw new ResolveError(400, `key must have 1..${MAX_RESOLVE_KEY_LENGTH} characters`);
     }
-    if (version !== undefined && !versionNamePattern.test(version)) {
-      throw new ResolveError(400, `version must match ${versionNamePattern.source}`);
+    if (version !== undefined && !VERSION_NAME_PATTERN.test(version)) {
+      throw new ResolveError(400, `version must match ${VERSION_NAME_PATTERN.source}`);
     }
     const state = this.#state;
     if (state === undefined) throw new ResolveError(503, 'The client has not loaded the routes yet.');

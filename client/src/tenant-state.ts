@@ -9,6 +9,7 @@
  * shared/domain/route.schema.ts; a body that fails them is refused as a whole and the last
  * good state stays.
  */
+import { MAX_WEIGHT, snapshotEtag } from '../../shared/domain/route-limits.ts';
 import type { ChangePage, FeedChange, Route, Rule, Version } from '../../shared/domain/route.schema.ts';
 
 export type { ChangePage, FeedChange };
@@ -55,8 +56,6 @@ const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const versionStates: ReadonlySet<string> = new Set<Version['state']>(['active', 'draining', 'disabled']);
-/** The same bound as MAX_WEIGHT in shared/domain/route.schema.ts. */
-const maxWeight = 10_000;
 
 function objectAt(value: unknown, path: string): JsonObject {
   if (!isObject(value)) throw new InvalidSnapshotError(path, 'must be an object');
@@ -81,7 +80,7 @@ function versionAt(value: unknown, path: string): Version {
   if (!versionStates.has(state)) throw new InvalidSnapshotError(`${path}.state`, 'must be active, draining or disabled');
   return {
     url: stringAt(version.url, `${path}.url`),
-    weight: integerAt(version.weight, `${path}.weight`, 0, maxWeight),
+    weight: integerAt(version.weight, `${path}.weight`, 0, MAX_WEIGHT),
     state: state as Version['state'],
   };
 }
@@ -241,9 +240,8 @@ export function applyChanges(state: SequencedState, changes: readonly FeedChange
     }
     seq = change.seq;
   }
-  const etag = state.etag === seqEtag(state.seq) ? seqEtag(seq) : seq === state.seq ? state.etag : undefined;
+  const etag = state.etag === snapshotEtag(state.seq) ? snapshotEtag(seq) : seq === state.seq ? state.etag : undefined;
   return { tenant: state.tenant, routes, etag, seq };
 }
 
 /** The snapshot's entity tag at `seq`, as the server forms it (API.md: "its ETag is derived from it"). */
-const seqEtag = (seq: number): string => `"${seq}"`;

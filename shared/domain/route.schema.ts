@@ -3,18 +3,16 @@
  * validation, TypeScript types and the OpenAPI document (shared/http/openapi.ts).
  */
 import * as z from '../zod.ts';
+import { MAX_WEIGHT, SLUG_PATTERN, VERSION_NAME_PATTERN } from './route-limits.ts';
 
 export const MAX_VERSIONS = 50;
 export const MAX_RULES = 50;
-export const MAX_WEIGHT = 10_000;
 /** Revisions are stored zero-padded to 10 digits so that they sort as strings. */
 export const MAX_REVISION = 9_999_999_999;
 export const RevisionNumberSchema = z.int().check(z.minimum(1), z.maximum(MAX_REVISION));
 
-export const SlugSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9-]{0,62}$'));
-export const VersionNameSchema = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'));
+export const SlugSchema = z.string().check(z.regex(SLUG_PATTERN, `must match ${SLUG_PATTERN.source}`));
+export const VersionNameSchema = z.string().check(z.regex(VERSION_NAME_PATTERN, `must match ${VERSION_NAME_PATTERN.source}`));
 
 const VersionStateSchema = z.enum(['active', 'draining', 'disabled']);
 const WeightSchema = z.int().check(z.minimum(0), z.maximum(MAX_WEIGHT));

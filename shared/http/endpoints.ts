@@ -15,6 +15,7 @@ import {
   VersionNameSchema,
 } from '../domain/route.schema.ts';
 import { resolveReasons, type Resolution } from '../domain/resolve.ts';
+import { MAX_RESOLVE_KEY_LENGTH } from '../domain/route-limits.ts';
 import {
   HealthSchema,
   ListRoutesQuerySchema,
@@ -103,7 +104,7 @@ const ResolutionSchema = z.withMeta(
 ) satisfies z.ZodMiniType<Resolution>;
 /** `?key=` for stickiness, `?version=` to pin; nothing else. */
 const ResolveQuerySchema = z.strictObject({
-  key: z.withMeta(z.optional(z.string().check(z.minLength(1), z.maxLength(256))), {
+  key: z.withMeta(z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_RESOLVE_KEY_LENGTH))), {
     description:
       'Caller key for stickiness: bucket = FNV-1a 32 of the UTF-8 bytes of `tenant/service/env:key`, mod 10000, ' +
       'mapped onto the cumulative weights of the active versions with weight > 0, sorted by name (see shared/domain/resolve.ts).',

@@ -5,6 +5,7 @@
  * it directly with a change from shared/domain/route-changes.ts.
  */
 import { rollback } from '../domain/route-changes.ts';
+import { snapshotEtag } from '../domain/route-limits.ts';
 import type { ChangePage, Revision, Route } from '../domain/route.schema.ts';
 import { NotFoundError, RouteNotFoundError } from '../errors/http-errors.ts';
 import { commitChange, type CommitResult, type WriteContext } from '../store/commit-change.ts';
@@ -63,7 +64,6 @@ export async function readChanges(tenant: string, options: { after: number; limi
 }
 
 /** The entity tag of a tenant's snapshot at sequence `seq`. */
-const snapshotEtag = (seq: number): string => `"${seq}"`;
 
 /** The last snapshot built per tenant in this execution environment, by sequence. */
 const snapshots = new Map<string, Snapshot>();

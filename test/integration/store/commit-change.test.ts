@@ -7,7 +7,8 @@ import {
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, dynamoDbClient, tableName, transactionClient } from '#shared/clients/dynamodb';
 import { putRoute, putVersion, rollback } from '#shared/domain/route-changes';
-import { MAX_RULES, MAX_VERSIONS, MAX_WEIGHT, type PutRouteBody } from '#shared/domain/route.schema';
+import { MAX_RULES, MAX_VERSIONS, type PutRouteBody } from '#shared/domain/route.schema';
+import { MAX_WEIGHT } from '#shared/domain/route-limits';
 import { MAX_ATTEMPTS } from '#shared/clients/aws-client-config';
 import {
   OutcomeUnknownError,
